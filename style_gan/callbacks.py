@@ -1,0 +1,120 @@
+"""Training callbacks: a rolling latest checkpoint and sample image grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torchvision.utils import make_grid, save_image
+
+from style_gan.data.transforms import to_unit_range
+
+
+def batches_seen(trainer: L.Trainer) -> int:
+    """Training batches run so far; the step Lightning gives loggers (global_step counts
+    optimizer steps, two per GAN batch)."""
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
+class LatestCheckpoint(ModelCheckpoint):
+    """One rolling ``last.ckpt``, rewritten (atomically) at every epoch end and when training
+    stops on an exception (Ctrl-C, SIGTERM, a crash): what ``ckpt_path=...`` resumes from.
+
+    Its own class gives it its own state key, so it can sit beside a periodic ModelCheckpoint
+    with the same interval.
+    """
+
+    def __init__(self, dirpath: str | Path, every_n_epochs: int = 1) -> None:
+        super().__init__(
+            dirpath=dirpath,
+            filename="last",
+            save_top_k=1,
+            every_n_epochs=every_n_epochs,
+            enable_version_counter=False,
+            save_on_train_epoch_end=True,
+            save_on_exception=True,
+        )
+
+
+class SampleGrid(L.Callback):
+    """Grid of a fixed validation batch through the model, after every validation and at the end.
+
+    The method's ``sample_images(batch)`` returns named (N, 3, H, W) tensors in [-1, 1]: each
+    entry is a column (for CycleGAN: content | translated | reconstructed), one row per
+    example, and a ``style`` entry fills one last row with style-domain images. Grids go to
+    ``dirpath/epoch=E-batch=B.png`` (``final.png`` at the end) and to every logger that takes
+    images (TensorBoard, W&B). ``every_n_batches`` None = only after validation.
+    """
+
+    def __init__(
+        self, dirpath: str | Path, num_examples: int = 4, every_n_batches: int | None = None
+    ) -> None:
+        self.dirpath = Path(dirpath)
+        self.num_examples = num_examples
+        self.every_n_batches = every_n_batches
+        self.batch: dict[str, Any] | None = None
+
+    def on_validation_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int, dataloader_idx: int = 0,
+    ) -> None:
+        if self.batch is None and batch_idx == 0 and dataloader_idx == 0:
+            self.batch = self._keep(batch)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking and self.batch is not None:
+            self._write(trainer, pl_module, self._name(trainer))
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int,
+    ) -> None:
+        if self.batch is None:
+            self.batch = self._keep(batch)
+        if self.every_n_batches and batches_seen(trainer) % self.every_n_batches == 0:
+            self._write(trainer, pl_module, self._name(trainer))
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.batch is not None:
+            self._write(trainer, pl_module, "final")
+
+    def _keep(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {
+            key: value[: self.num_examples].detach().cpu()
+            for key, value in batch.items()
+            if isinstance(value, torch.Tensor)
+        }
+
+    @staticmethod
+    def _name(trainer: L.Trainer) -> str:
+        return f"epoch={trainer.current_epoch:03d}-batch={batches_seen(trainer):07d}"
+
+    @rank_zero_only
+    def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> None:
+        was_training = pl_module.training
+        pl_module.eval()
+        images = pl_module.sample_images(self.batch)
+        pl_module.train(was_training)
+        grid = make_sample_grid(images)
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        save_image(grid, self.dirpath / f"{name}.png")
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("samples", grid, batches_seen(trainer))
+            elif isinstance(logger, WandbLogger):
+                logger.log_image("samples", [grid], step=batches_seen(trainer), caption=[name])
+
+
+def make_sample_grid(images: dict[str, torch.Tensor]) -> torch.Tensor:
+    """(3, H', W') grid in [0, 1]: one row per example of the column images, then ``style``."""
+    columns = [to_unit_range(v) for k, v in images.items() if k != "style"]
+    per_example = torch.stack(columns, dim=1).flatten(0, 1)
+    tiles = [per_example]
+    if "style" in images:
+        tiles.append(to_unit_range(images["style"][: len(columns)]))
+    return make_grid(torch.cat(tiles).cpu(), nrow=len(columns), padding=2, pad_value=1.0)

@@ -1,0 +1,68 @@
+"""Building objects from config nodes, with typo checks the entry points run first."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any
+
+import hydra
+from hydra.utils import get_object
+from omegaconf import DictConfig, ListConfig
+
+from style_gan.errors import ConfigError
+
+_HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
+
+
+def check_target_keys(node: Any, path: str = "") -> None:
+    """Raise a ConfigError for a key that the node's ``_target_`` does not accept.
+
+    Hydra refuses unknown keys only when they are overridden without ``+``; this catches the
+    rest (``+model.lambda_cycel=5``) before anything is built, with a suggestion.
+    """
+    if isinstance(node, ListConfig):
+        for index, item in enumerate(node):
+            check_target_keys(item, f"{path}[{index}]")
+        return
+    if not isinstance(node, DictConfig) or node._is_none() or path == "hydra":
+        return
+    target = node.get("_target_")
+    if target is not None:
+        allowed = _accepted_keys(target)
+        if allowed is not None:
+            for key in node:
+                if key not in allowed and key not in _HYDRA_KEYS:
+                    hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+                    raise ConfigError(
+                        f"unknown key '{path}.{key}' for {target}{suggestion}; "
+                        f"allowed: {', '.join(sorted(allowed))}"
+                    )
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig | ListConfig):
+            check_target_keys(child, f"{path}.{key}" if path else str(key))
+
+
+def _accepted_keys(target: str) -> set[str] | None:
+    """Keyword names ``target`` accepts; None when it takes ``**kwargs`` or cannot be inspected."""
+    try:
+        signature = inspect.signature(get_object(target))
+    except (ImportError, ValueError, TypeError):
+        return None
+    parameters = signature.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_POSITIONAL}
+
+
+def instantiate_group(group: DictConfig | None) -> list[Any]:
+    """Instantiate every ``_target_`` node of a group such as ``callbacks`` or ``logger``."""
+    if not group:
+        return []
+    return [
+        hydra.utils.instantiate(node)
+        for node in group.values()
+        if isinstance(node, DictConfig) and "_target_" in node
+    ]

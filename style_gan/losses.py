@@ -1,0 +1,62 @@
+"""GAN losses. Each adversarial objective is one object with a generator and a discriminator
+side; discriminators output raw logits, so every mode works on the same networks."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from style_gan.errors import check_choice
+
+GAN_MODES = ("vanilla", "lsgan", "hinge")
+
+
+class AdversarialLoss(nn.Module):
+    """Adversarial loss on discriminator logits x, averaged over batch and patches.
+
+    ========  =============================================  ======================
+    mode      discriminator (real x_r, fake x_f)             generator (fake x_f)
+    ========  =============================================  ======================
+    vanilla   -log σ(x_r) - log(1 - σ(x_f))                  -log σ(x_f)
+    lsgan     (x_r - 1)² + x_f²                              (x_f - 1)²
+    hinge     max(0, 1 - x_r) + max(0, 1 + x_f)              -x_f
+    ========  =============================================  ======================
+
+    ``vanilla`` is the BCE objective E[log D(x)] + E[log(1 - D(G(z)))] of Goodfellow et al.,
+    with the non-saturating generator loss; ``lsgan`` is Mao et al. 2017 (CycleGAN's default).
+    """
+
+    def __init__(self, gan_mode: str = "lsgan") -> None:
+        super().__init__()
+        self.gan_mode = check_choice("model.gan_mode", gan_mode, GAN_MODES)
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+                           ) -> torch.Tensor:
+        """Loss for D given its logits on real and (detached) fake images."""
+        real_logits, fake_logits = real_logits.float(), fake_logits.float()
+        if self.gan_mode == "vanilla":
+            # softplus(-x) = -log σ(x); softplus(x) = -log(1 - σ(x)); stable for large |x|.
+            return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+        if self.gan_mode == "lsgan":
+            return (real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean()
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        """Loss for G given D's logits on its fakes (gradients flow into G through them)."""
+        fake_logits = fake_logits.float()
+        if self.gan_mode == "vanilla":
+            return F.softplus(-fake_logits).mean()  # -log σ(x)
+        if self.gan_mode == "lsgan":
+            return (fake_logits - 1).pow(2).mean()
+        return -fake_logits.mean()
+
+
+def cycle_loss(reconstructed: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """Cycle consistency ‖F(G(x)) - x‖₁ (mean absolute error), Zhu et al. 2017."""
+    return F.l1_loss(reconstructed, original)
+
+
+def identity_loss(mapped: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """Identity ‖G(y) - y‖₁ for y already in G's target domain; keeps colours (Taigman et al.)."""
+    return F.l1_loss(mapped, original)

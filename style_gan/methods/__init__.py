@@ -1,0 +1,1 @@
+"""One self-contained LightningModule per style-transfer method."""

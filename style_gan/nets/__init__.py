@@ -1,0 +1,1 @@
+"""Networks: building blocks, generators, discriminators and weight initialisation."""

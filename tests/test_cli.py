@@ -1,0 +1,63 @@
+"""The console entry point as a user runs it: artifacts of a run and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAST, FAST_TRAINER
+
+
+def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "STYLE_GAN_ROOT": str(tmp_path), "WANDB_MODE": "disabled"}
+    return subprocess.run(
+        [sys.executable, "-m", "style_gan.train", *overrides],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+
+
+def test_a_run_leaves_checkpoint_grid_losses_and_resolved_config(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, *FAST)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = (tmp_path / "logs" / "train" / "runs").iterdir()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "samples" / "final.png").is_file()
+    assert (run / "csv" / "metrics.csv").read_text().count("\n") > 2
+    assert "style_gan.methods.cyclegan.CycleGAN" in (run / ".hydra" / "config.yaml").read_text()
+    assert (tmp_path / "data" / "demo_32px" / "demo.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.gan_mode=wgan"],
+         "error: model.gan_mode='wgan' is not allowed; choose one of: vanilla, lsgan, hinge"),
+        (["+model.lambda_cycel=5"],
+         "error: unknown key 'model.lambda_cycel' for style_gan.methods.cyclegan.CycleGAN "
+         "(did you mean 'lambda_cycle'?)"),
+        (["data=unpaired"], "error: data.root is required; set it on the command line"),
+        (["data=unpaired", "data.root=/no/such/folder"],
+         "error: data.root /no/such/folder does not exist"),
+        (["model.generator.norm=group"], "error: norm='group' is not allowed; choose one of: "),
+    ],
+)
+def test_bad_input_fails_with_one_line(tmp_path: Path, overrides: list[str], message: str
+                                       ) -> None:
+    result = run_cli(tmp_path, *FAST_TRAINER, *overrides)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith(message), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_hydra_names_the_unknown_key_and_the_options_of_a_group(tmp_path: Path) -> None:
+    typo = run_cli(tmp_path, "model.lambda_cycel=5")
+    assert typo.returncode != 0 and "Key 'lambda_cycel' is not in struct" in typo.stderr
+    option = run_cli(tmp_path, "model/generator=resnet_12blocks")
+    assert option.returncode != 0
+    assert "Could not find 'model/generator/resnet_12blocks'" in option.stderr
+    assert "resnet_9blocks" in option.stderr

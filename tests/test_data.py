@@ -1,0 +1,138 @@
+"""Datasets, transforms and the data module on real image files written to tmp_path."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from style_gan.data.datamodule import UnpairedDataModule
+from style_gan.data.images import scan_image_folder
+from style_gan.errors import ConfigError, DataError
+from tests.conftest import write_image, write_unpaired_layout
+
+
+def test_mixed_formats_modes_and_sizes_load_as_rgb(tmp_path: Path) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=1)
+    write_image(root / "trainA" / "gray.jpg", (50, 70), "L")
+    write_image(root / "trainA" / "alpha.png", (64, 40), "RGBA")
+    write_image(root / "trainA" / "photo.webp", (33, 45))
+    write_image(root / "trainA" / "old.bmp", (90, 31))
+    data = UnpairedDataModule(root, load_size=30, crop_size=24, batch_size=5, num_workers=0)
+    data.setup("fit")
+    dataset = data.datasets["train"]
+    assert [p.name for p in dataset.content_files] == [
+        "000.png", "alpha.png", "gray.jpg", "old.bmp", "photo.webp"
+    ]
+    batch = next(iter(data.train_dataloader()))
+    assert batch["content"].shape == (5, 3, 24, 24)
+    assert batch["style"].shape == (5, 3, 24, 24)
+    assert batch["content"].min() >= -1 and batch["content"].max() <= 1
+
+
+def test_bad_files_are_skipped_with_a_warning_naming_them(tmp_path: Path, caplog) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=3)
+    (root / "trainA" / "empty.png").write_bytes(b"")
+    (root / "trainA" / "garbage.jpg").write_bytes(b"not an image at all")
+    (root / "trainA" / "notes.txt").write_text("hello")
+    data = UnpairedDataModule(root, load_size=32, crop_size=32, num_workers=0)
+    with caplog.at_level(logging.WARNING):
+        data.setup("fit")
+    assert len(data.datasets["train"].content_files) == 3
+    message = caplog.text
+    assert "skipped 3 unusable file(s)" in message
+    for name in ("empty.png (empty file)", "garbage.jpg", "notes.txt (not an image file)"):
+        assert name in message
+
+
+def test_truncated_image_is_skipped_when_decoded_and_training_goes_on(
+    tmp_path: Path, caplog
+) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=2, size=(64, 64))
+    whole = write_image(root / "trainA" / "zz_truncated.png", (64, 64), seed=7).read_bytes()
+    (root / "trainA" / "zz_truncated.png").write_bytes(whole[: len(whole) // 2])
+    data = UnpairedDataModule(root, load_size=32, crop_size=32, num_workers=0)
+    data.setup("fit")
+    dataset = data.datasets["train"]
+    assert len(dataset) == 3  # the header parses, so the scan keeps it
+    with caplog.at_level(logging.WARNING):
+        items = [dataset[i] for i in range(len(dataset))]
+    assert "skipping unreadable image" in caplog.text and "zz_truncated.png" in caplog.text
+    assert all(item["content"].shape == (3, 32, 32) for item in items)
+    assert not any(item["content_path"].endswith("zz_truncated.png") for item in items)
+
+
+@pytest.mark.parametrize(
+    ("root", "message"),
+    [("missing", "does not exist"), ("", "data.root is empty"), ("no_layout", "must hold trainA")],
+)
+def test_bad_roots_fail_with_one_clear_line(tmp_path: Path, root: str, message: str) -> None:
+    (tmp_path / "no_layout").mkdir()
+    path = str(tmp_path / root) if root else ""
+    with pytest.raises(DataError, match=message) as error:
+        UnpairedDataModule(path, load_size=32, crop_size=32).setup("fit")
+    assert "\n" not in str(error.value)
+
+
+def test_folder_without_images_is_an_error(tmp_path: Path) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=1)
+    for image in (root / "trainB").iterdir():
+        image.unlink()
+    (root / "trainB" / "readme.txt").write_text("no images here")
+    with pytest.raises(DataError, match="no usable images in .*trainB"):
+        UnpairedDataModule(root, load_size=32, crop_size=32).setup("fit")
+
+
+def test_crop_larger_than_load_size_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="crop_size=300 is larger than data.load_size=286"):
+        UnpairedDataModule("anywhere", load_size=286, crop_size=300)
+
+
+def test_crop_larger_than_an_image_at_native_resolution_is_an_error(tmp_path: Path) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=2, size=(64, 64))
+    write_image(root / "trainA" / "small.png", (20, 80))
+    data = UnpairedDataModule(root, preprocess="crop", crop_size=32, num_workers=0)
+    with pytest.raises(DataError, match=r"smaller than the crop size 32 \(first: small.png 20x80\)"):
+        data.setup("fit")
+
+
+def test_unknown_preprocess_names_the_allowed_values() -> None:
+    with pytest.raises(ConfigError, match="resize_crop, resize, crop"):
+        UnpairedDataModule("anywhere", preprocess="zoom")
+
+
+def _first_batch(root: Path, seed: int) -> dict:
+    L.seed_everything(seed, workers=True)
+    data = UnpairedDataModule(root, load_size=40, crop_size=32, batch_size=4, num_workers=0)
+    data.setup("fit")
+    return next(iter(data.train_dataloader()))
+
+
+def test_sampling_is_deterministic_per_seed(tmp_path: Path) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=8, size=(48, 48))
+    first, again, other = _first_batch(root, 1), _first_batch(root, 1), _first_batch(root, 2)
+    assert first["content_path"] == again["content_path"]
+    assert first["style_path"] == again["style_path"]
+    assert torch.equal(first["content"], again["content"])
+    assert not torch.equal(first["content"], other["content"])
+
+
+def test_evaluation_pairs_files_in_sorted_order_and_falls_back_to_test(tmp_path: Path) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=3, size=(32, 32))
+    data = UnpairedDataModule(root, load_size=32, crop_size=32, eval_batch_size=3, num_workers=0)
+    data.setup("fit")
+    assert data.datasets["val"] is data.datasets["test"]
+    batch = next(iter(data.val_dataloader()))
+    names = [(Path(a).name, Path(b).name) for a, b in zip(batch["content_path"],
+                                                          batch["style_path"], strict=True)]
+    assert names == [("000.png", "000.png"), ("001.png", "001.png"), ("002.png", "002.png")]
+
+
+def test_scan_counts_only_usable_images(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.png")
+    write_image(tmp_path / "b.JPG")
+    (tmp_path / ".hidden.png").write_bytes(b"")
+    assert [p.name for p in scan_image_folder(tmp_path)] == ["a.png", "b.JPG"]

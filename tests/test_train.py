@@ -1,0 +1,169 @@
+"""End to end: real Lightning runs of train(cfg) for a few batches, resume, DDP, bf16, loggers."""
+
+from __future__ import annotations
+
+import csv
+import signal
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from style_gan.errors import CheckpointError, ConfigError
+from style_gan.train import train
+from tests.conftest import FAST_TRAINER, compose_config, write_unpaired_layout
+
+
+def metric_rows(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "csv" / "metrics.csv") as file:
+        return list(csv.DictReader(file))
+
+
+def train_steps(run_dir: Path) -> list[int]:
+    return [int(row["step"]) for row in metric_rows(run_dir) if row.get("train/g")]
+
+
+def test_demo_experiment_leaves_checkpoint_grid_and_per_step_losses(train_config, tmp_path
+                                                                    ) -> None:
+    run = tmp_path / "run"
+    metrics = train(train_config("trainer.limit_train_batches=3", run_dir=run))
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "checkpoints" / "epoch_000.ckpt").is_file()
+    assert (run / "samples" / "final.png").is_file()
+    assert len(list((run / "samples").glob("epoch=000-batch=*.png"))) == 1
+    assert train_steps(run) == [0, 1, 2]
+    assert {"train/g", "train/d", "train/cycle", "val/cycle"} <= set(metrics)
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+
+
+def test_horse2zebra_recipe_trains_on_a_cyclegan_layout_folder(tmp_path, data_dir) -> None:
+    root = write_unpaired_layout(tmp_path / "horse2zebra", count=2, size=(300, 290))
+    cfg = compose_config(
+        "train",
+        [*FAST_TRAINER, "experiment=horse2zebra", f"data.root={root}", "data.num_workers=0",
+         "data.pin_memory=false", "data.eval_batch_size=1"],
+        tmp_path / "run",
+        data_dir,
+    )
+    assert cfg.model.generator.n_blocks == 9 and cfg.data.crop_size == 256
+    train(cfg)
+    assert train_steps(tmp_path / "run") == [0, 1]
+
+
+def test_max_batches_counts_batches_not_optimizer_steps(train_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(train_config("max_batches=3", "trainer.limit_train_batches=1.0", "trainer.max_epochs=5",
+                       run_dir=run))
+    assert train_steps(run) == [0, 1, 2]
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 6
+
+
+def test_trainer_max_steps_is_refused_with_the_reason(train_config) -> None:
+    with pytest.raises(ConfigError, match="two per GAN batch.*max_batches"):
+        train(train_config("+trainer.max_steps=10"))
+
+
+def _lr(checkpoint: dict) -> float:
+    return checkpoint["optimizer_states"][0]["param_groups"][0]["lr"]
+
+
+def test_resume_continues_step_count_schedule_and_image_pool(train_config, tmp_path) -> None:
+    schedule = ["model.lr_constant_epochs=1", "model.lr_decay_epochs=2"]
+    straight = tmp_path / "straight"
+    train(train_config(*schedule, "trainer.max_epochs=3", run_dir=straight))
+    first = tmp_path / "first"
+    train(train_config(*schedule, "trainer.max_epochs=1", run_dir=first))
+    stopped = torch.load(first / "checkpoints" / "last.ckpt", weights_only=True)
+    resumed = tmp_path / "resumed"
+    train(train_config(*schedule, "trainer.max_epochs=3",
+                       f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}", run_dir=resumed))
+
+    expected = torch.load(straight / "checkpoints" / "last.ckpt", weights_only=True)
+    final = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)
+    assert stopped["global_step"] == 4 and final["global_step"] == expected["global_step"] == 12
+    assert final["epoch"] == expected["epoch"] == 2
+    assert _lr(final) == pytest.approx(_lr(expected)) and _lr(final) < _lr(stopped)
+    assert final["lr_schedulers"][0]["last_epoch"] == expected["lr_schedulers"][0]["last_epoch"]
+    assert train_steps(resumed) == [2, 3, 4, 5]
+    assert stopped["image_pools"]["a"]["images"].shape[0] == 4
+    # The first run's checkpoint is untouched by the resumed run.
+    assert (first / "checkpoints" / "last.ckpt").is_file()
+
+
+class Interrupt(L.Callback):
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx == 1:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_leaves_a_checkpoint_that_resumes(train_config, tmp_path,
+                                                          monkeypatch) -> None:
+    cfg = train_config("trainer.limit_train_batches=4", "+callbacks.interrupt._target_="
+                       "tests.test_train.Interrupt", run_dir=tmp_path / "run")
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            train(cfg)
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C while shutting down
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 4
+    train(train_config("trainer.limit_train_batches=4", f"ckpt_path={last}",
+                       run_dir=tmp_path / "resumed"))
+    assert train_steps(tmp_path / "resumed") == [2, 3]
+
+
+@pytest.fixture
+def finished_checkpoint(train_config, tmp_path) -> Path:
+    train(train_config(run_dir=tmp_path / "finished"))
+    return tmp_path / "finished" / "checkpoints" / "last.ckpt"
+
+
+def test_checkpoint_for_another_model_fails_clearly_and_is_kept(train_config, tmp_path,
+                                                                finished_checkpoint) -> None:
+    before = finished_checkpoint.read_bytes()
+    cfg = train_config("model.generator.base_channels=16", f"ckpt_path={finished_checkpoint}",
+                       run_dir=tmp_path / "other")
+    with pytest.raises(CheckpointError, match=r"does not match the model: .* mismatched"):
+        train(cfg)
+    assert finished_checkpoint.read_bytes() == before
+
+
+def test_corrupt_and_missing_checkpoints_fail_clearly(train_config, tmp_path,
+                                                      finished_checkpoint) -> None:
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(finished_checkpoint.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        train(train_config(f"ckpt_path={truncated}", run_dir=tmp_path / "a"))
+    with pytest.raises(CheckpointError, match="does not exist"):
+        train(train_config(f"ckpt_path={tmp_path / 'nope.ckpt'}", run_dir=tmp_path / "b"))
+
+
+def test_bf16_mixed_precision_trains(train_config) -> None:
+    metrics = train(train_config("trainer.precision=bf16-mixed"))
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+
+
+def test_ddp_with_two_cpu_processes(train_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(train_config("trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+                       "trainer.strategy=ddp_spawn_find_unused_parameters_true", run_dir=run))
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 4
+    assert train_steps(run) == [0, 1]
+
+
+def test_csv_tensorboard_and_offline_wandb_at_once(train_config, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    run = tmp_path / "run"
+    train(train_config("logger=[csv,tensorboard,wandb]", run_dir=run))
+    assert train_steps(run) == [0, 1]
+    events = list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 10_000  # scalars, config and a sample grid
+    offline_runs = list((run / "wandb").glob("offline-run-*"))
+    assert offline_runs, "W&B should have written an offline run"
+    assert any(offline_runs[0].rglob("*.wandb"))
