@@ -60,8 +60,13 @@ class SampleGrid(L.Callback):
         self.batch: dict[str, Any] | None = None
 
     def on_validation_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-        batch_idx: int, dataloader_idx: int = 0,
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
     ) -> None:
         if self.batch is None and batch_idx == 0 and dataloader_idx == 0:
             self.batch = self._keep(batch)
@@ -71,7 +76,11 @@ class SampleGrid(L.Callback):
             self._write(trainer, pl_module, self._name(trainer))
 
     def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
         batch_idx: int,
     ) -> None:
         if self.batch is None:

@@ -39,8 +39,10 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
             cause = root_error(error)
             if isinstance(cause, MissingMandatoryValue):
                 key = cause.full_key
-                print(f"error: {key} is required; set it on the command line: {key}=...",
-                      file=sys.stderr)
+                print(
+                    f"error: {key} is required; set it on the command line: {key}=...",
+                    file=sys.stderr,
+                )
             elif isinstance(cause, StyleGanError):
                 print(f"error: {cause}", file=sys.stderr)
             else:

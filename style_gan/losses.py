@@ -31,8 +31,9 @@ class AdversarialLoss(nn.Module):
         super().__init__()
         self.gan_mode = check_choice("model.gan_mode", gan_mode, GAN_MODES)
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor
-                           ) -> torch.Tensor:
+    def discriminator_loss(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor
+    ) -> torch.Tensor:
         """Loss for D given its logits on real and (detached) fake images."""
         real_logits, fake_logits = real_logits.float(), fake_logits.float()
         if self.gan_mode == "vanilla":

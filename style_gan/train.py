@@ -1,7 +1,7 @@
 """Training entry point: ``train(cfg)`` for code and tests, ``main`` for the command line.
 
-    style-gan-train                                   # the demo experiment, CPU is fine
-    style-gan-train experiment=horse2zebra data.root=/data/horse2zebra trainer=gpu
+style-gan-train                                   # the demo experiment, CPU is fine
+style-gan-train experiment=horse2zebra data.root=/data/horse2zebra trainer=gpu
 """
 
 from __future__ import annotations

@@ -37,8 +37,9 @@ FAST = [
 ]
 
 
-def compose_config(config_name: str, overrides: list[str], run_dir: Path, data_dir: Path
-                   ) -> DictConfig:
+def compose_config(
+    config_name: str, overrides: list[str], run_dir: Path, data_dir: Path
+) -> DictConfig:
     """Compose ``conf/<config_name>.yaml`` as the command line would, with its run folder."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
@@ -74,8 +75,9 @@ def train_config(tmp_path: Path, data_dir: Path) -> Iterator[Callable[..., DictC
     GlobalHydra.instance().clear()
 
 
-def write_image(path: Path, size: tuple[int, int] = (40, 36), mode: str = "RGB",
-                seed: int = 0) -> Path:
+def write_image(
+    path: Path, size: tuple[int, int] = (40, 36), mode: str = "RGB", seed: int = 0
+) -> Path:
     """A real image file of random pixels; the format follows the file's suffix."""
     rng = np.random.default_rng(seed)
     channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
@@ -86,8 +88,12 @@ def write_image(path: Path, size: tuple[int, int] = (40, 36), mode: str = "RGB",
     return path
 
 
-def write_unpaired_layout(root: Path, count: int = 4, size: tuple[int, int] = (40, 36),
-                          splits: tuple[str, ...] = ("train", "test")) -> Path:
+def write_unpaired_layout(
+    root: Path,
+    count: int = 4,
+    size: tuple[int, int] = (40, 36),
+    splits: tuple[str, ...] = ("train", "test"),
+) -> Path:
     """A CycleGAN-layout folder: <split>A/ and <split>B/ with ``count`` png images each."""
     for split_index, split in enumerate(splits):
         for domain_index, domain in enumerate("AB"):

@@ -16,7 +16,11 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "STYLE_GAN_ROOT": str(tmp_path), "WANDB_MODE": "disabled"}
     return subprocess.run(
         [sys.executable, "-m", "style_gan.train", *overrides],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
     )
 
 
@@ -34,19 +38,24 @@ def test_a_run_leaves_checkpoint_grid_losses_and_resolved_config(tmp_path: Path)
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["model.gan_mode=wgan"],
-         "error: model.gan_mode='wgan' is not allowed; choose one of: vanilla, lsgan, hinge"),
-        (["+model.lambda_cycel=5"],
-         "error: unknown key 'model.lambda_cycel' for style_gan.methods.cyclegan.CycleGAN "
-         "(did you mean 'lambda_cycle'?)"),
+        (
+            ["model.gan_mode=wgan"],
+            "error: model.gan_mode='wgan' is not allowed; choose one of: vanilla, lsgan, hinge",
+        ),
+        (
+            ["+model.lambda_cycel=5"],
+            "error: unknown key 'model.lambda_cycel' for style_gan.methods.cyclegan.CycleGAN "
+            "(did you mean 'lambda_cycle'?)",
+        ),
         (["data=unpaired"], "error: data.root is required; set it on the command line"),
-        (["data=unpaired", "data.root=/no/such/folder"],
-         "error: data.root /no/such/folder does not exist"),
+        (
+            ["data=unpaired", "data.root=/no/such/folder"],
+            "error: data.root /no/such/folder does not exist",
+        ),
         (["model.generator.norm=group"], "error: norm='group' is not allowed; choose one of: "),
     ],
 )
-def test_bad_input_fails_with_one_line(tmp_path: Path, overrides: list[str], message: str
-                                       ) -> None:
+def test_bad_input_fails_with_one_line(tmp_path: Path, overrides: list[str], message: str) -> None:
     result = run_cli(tmp_path, *FAST_TRAINER, *overrides)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

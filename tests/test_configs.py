@@ -51,8 +51,9 @@ def test_data_and_model_configs_instantiate(override: str, tmp_path: Path) -> No
     + [f"paths={o}" for o in options("paths")]
     + [f"hydra={o}" for o in options("hydra")],
 )
-def test_trainer_logger_and_callback_configs_instantiate(override: str, tmp_path: Path,
-                                                         monkeypatch) -> None:
+def test_trainer_logger_and_callback_configs_instantiate(
+    override: str, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("WANDB_MODE", "disabled")
     cfg = compose_with(override, tmp_path)
     check_target_keys(cfg)
@@ -65,6 +66,16 @@ def test_trainer_logger_and_callback_configs_instantiate(override: str, tmp_path
 def test_every_config_file_is_covered() -> None:
     groups = {p.parent.relative_to(CONFIG_DIR).as_posix() for p in CONFIG_DIR.rglob("*.yaml")}
     assert groups == {
-        ".", "data", "model", "model/generator", "model/discriminator", "trainer", "logger",
-        "callbacks", "debug", "paths", "hydra", "experiment",
+        ".",
+        "data",
+        "model",
+        "model/generator",
+        "model/discriminator",
+        "trainer",
+        "logger",
+        "callbacks",
+        "debug",
+        "paths",
+        "hydra",
+        "experiment",
     }

@@ -31,23 +31,34 @@ class PhaseRecorder(L.Callback):
     def on_before_optimizer_step(self, trainer, model, optimizer) -> None:
         which = "g" if optimizer is trainer.optimizers[0] else "d"
         d_grads = [p.grad for p in model.d_b.parameters()]
-        self.steps.append({"which": which, "g": snapshot(model.g_ab), "d": snapshot(model.d_b),
-                           "d_has_grad": any(g is not None and g.abs().sum() > 0 for g in d_grads)})
+        self.steps.append(
+            {
+                "which": which,
+                "g": snapshot(model.g_ab),
+                "d": snapshot(model.d_b),
+                "d_has_grad": any(g is not None and g.abs().sum() > 0 for g in d_grads),
+            }
+        )
 
     def on_train_batch_end(self, trainer, model, outputs, batch, batch_idx) -> None:
         self.steps.append({"which": "end", "g": snapshot(model.g_ab), "d": snapshot(model.d_b)})
 
 
-def test_each_batch_steps_g_then_d_once_and_each_phase_leaves_the_other_alone(
-    train_config
-) -> None:
+def test_each_batch_steps_g_then_d_once_and_each_phase_leaves_the_other_alone(train_config) -> None:
     cfg = train_config("trainer.limit_train_batches=1", "trainer.limit_val_batches=0")
     datamodule = hydra.utils.instantiate(cfg.data)
     model: CycleGAN = hydra.utils.instantiate(cfg.model)
     recorder = PhaseRecorder()
-    trainer = L.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=1,
-                        limit_val_batches=0, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, callbacks=[recorder])
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        limit_train_batches=1,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[recorder],
+    )
     trainer.fit(model, datamodule=datamodule)
 
     start, g_step, d_step, end = recorder.steps

@@ -29,8 +29,9 @@ def softplus(x: float) -> float:
         ("hinge", 0.0, 1.0),
     ],
 )
-def test_adversarial_losses_have_their_known_values(mode: str, d_loss: float, g_loss: float
-                                                    ) -> None:
+def test_adversarial_losses_have_their_known_values(
+    mode: str, d_loss: float, g_loss: float
+) -> None:
     loss = AdversarialLoss(mode)
     assert loss.discriminator_loss(REAL, FAKE).item() == pytest.approx(d_loss, abs=1e-6)
     assert loss.generator_loss(FAKE).item() == pytest.approx(g_loss, abs=1e-6)

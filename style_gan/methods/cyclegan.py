@@ -130,8 +130,9 @@ class CycleGAN(L.LightningModule):
         opt_d.step()
         self.untoggle_optimizer(opt_d)
 
-        losses.update({"train/g": loss_g, "train/d": loss_d, "train/d_a": loss_d_a,
-                       "train/d_b": loss_d_b})
+        losses.update(
+            {"train/g": loss_g, "train/d": loss_d, "train/d_a": loss_d_a, "train/d_b": loss_d_b}
+        )
         self.log_dict({k: v.detach() for k, v in losses.items()}, prog_bar=False)
         self.log_dict({"g": loss_g.detach(), "d": loss_d.detach()}, prog_bar=True, logger=False)
 

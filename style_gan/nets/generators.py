@@ -163,7 +163,9 @@ class UnetGenerator(nn.Module):
         for _ in range(num_downs - 5):
             block = UnetSkipBlock(top, top, block, norm, dropout)
         for multiple in (4, 2, 1):
-            block = UnetSkipBlock(base_channels * multiple, base_channels * multiple * 2, block, norm)
+            block = UnetSkipBlock(
+                base_channels * multiple, base_channels * multiple * 2, block, norm
+            )
         self.model = UnetSkipBlock(
             out_channels, base_channels, block, norm, in_channels=in_channels, outermost=True
         )

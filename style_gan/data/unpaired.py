@@ -1,0 +1,65 @@
+"""Unpaired content/style dataset: two image folders sampled independently."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from style_gan.data.images import load_rgb
+from style_gan.errors import DataError
+
+log = logging.getLogger(__name__)
+
+
+class UnpairedImageDataset(Dataset):
+    """Content images from one folder with style-domain images from another.
+
+    Training draws the style image at random (torch's RNG, so a run is deterministic per seed
+    once Lightning seeds the workers); evaluation pairs them in sorted order, so folders whose
+    files share names (a ground-truth mapping) line up. One epoch covers the larger folder.
+    Items are ``{"content", "style"}`` tensors plus their ``*_path`` strings.
+    """
+
+    def __init__(
+        self,
+        content_files: list[Path],
+        style_files: list[Path],
+        transform: Callable[[Image.Image], torch.Tensor],
+        random_pairs: bool,
+    ) -> None:
+        self.content_files = content_files
+        self.style_files = style_files
+        self.transform = transform
+        self.random_pairs = random_pairs
+
+    def __len__(self) -> int:
+        return max(len(self.content_files), len(self.style_files))
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
+        if self.random_pairs:
+            style_index = int(torch.randint(len(self.style_files), ()).item())
+        else:
+            style_index = index % len(self.style_files)
+        content, content_path = self._load(self.content_files, index % len(self.content_files))
+        style, style_path = self._load(self.style_files, style_index)
+        return {
+            "content": content,
+            "style": style,
+            "content_path": str(content_path),
+            "style_path": str(style_path),
+        }
+
+    def _load(self, files: list[Path], index: int) -> tuple[torch.Tensor, Path]:
+        """Transformed image at ``index``; an image that fails to decode is skipped for the next."""
+        for offset in range(len(files)):
+            path = files[(index + offset) % len(files)]
+            try:
+                return self.transform(load_rgb(path)), path
+            except OSError as error:
+                log.warning("skipping unreadable image %s (%s)", path, error)
+        raise DataError(f"none of the {len(files)} images in {files[0].parent} could be decoded")
