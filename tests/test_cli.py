@@ -7,12 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hydra
 import pytest
+import torch
+from omegaconf import OmegaConf
 
+from style_gan.data.images import load_rgb
+from style_gan.data.transforms import image_transform
 from tests.conftest import FAST, FAST_TRAINER
 
 
-def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+def run_cli(tmp_path: Path, *overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "STYLE_GAN_ROOT": str(tmp_path), "WANDB_MODE": "disabled"}
     return subprocess.run(
         [sys.executable, "-m", "style_gan.train", *overrides],
@@ -20,7 +25,7 @@ def run_cli(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
         text=True,
         env=env,
         cwd=tmp_path,
-        timeout=300,
+        timeout=timeout,
     )
 
 
@@ -70,3 +75,30 @@ def test_hydra_names_the_unknown_key_and_the_options_of_a_group(tmp_path: Path) 
     assert option.returncode != 0
     assert "Could not find 'model/generator/resnet_12blocks'" in option.stderr
     assert "resnet_9blocks" in option.stderr
+
+
+def test_ddp_from_the_command_line_relaunches_itself(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, *FAST, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = (tmp_path / "logs" / "train" / "runs").iterdir()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.slow
+def test_the_default_demo_run_beats_the_identity_on_held_out_ground_truth(tmp_path: Path) -> None:
+    """Quick start line 1's training exactly as a newcomer runs it (a few minutes)."""
+    result = run_cli(tmp_path, "callbacks.progress_bar=null", timeout=1800)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = (tmp_path / "logs" / "train" / "runs").iterdir()
+    assert (run / "samples" / "final.png").is_file()
+    model = hydra.utils.instantiate(OmegaConf.load(run / ".hydra" / "config.yaml").model)
+    model.load_state_dict(torch.load(run / "checkpoints" / "last.ckpt")["state_dict"])
+    model.eval()
+    to_tensor = image_transform("resize", 64, 64, flip=False, train=False)
+    test = tmp_path / "data" / "demo_64px"
+    names = sorted(p.name for p in (test / "testA").iterdir())
+    content = torch.stack([to_tensor(load_rgb(test / "testA" / name)) for name in names])
+    truth = torch.stack([to_tensor(load_rgb(test / "testB" / name)) for name in names])
+    with torch.no_grad():
+        translated = model(content)
+    assert (translated - truth).abs().mean() < (content - truth).abs().mean()

@@ -27,8 +27,16 @@ from style_gan.errors import DataError
 log = logging.getLogger(__name__)
 
 # Held-out photos make testA/testB a test of generalisation, not of memorised crops.
-TRAIN_PHOTOS = ("astronaut", "rocket", "immunohistochemistry", "hubble_deep_field", "camera",
-                "moon", "clock", "colorwheel")
+TRAIN_PHOTOS = (
+    "astronaut",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "camera",
+    "moon",
+    "clock",
+    "colorwheel",
+)
 TEST_PHOTOS = ("chelsea", "coffee", "coins")
 
 # Print palette from shadow to highlight: indigo, teal, ochre, cream (RGB in [0, 1]).
@@ -59,7 +67,9 @@ def ink_print(image: torch.Tensor) -> torch.Tensor:
     mapped = low_colour + fraction * (high_colour - low_colour)
     # Ink: Sobel gradient magnitude |∇Y| of the luminance through a smooth step
     # m² / (m² + h²), which is 1/2 at m = h and saturates towards 1 on strong edges.
-    sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=image.dtype)
+    sobel_x = torch.tensor(
+        [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=image.dtype
+    )
     kernels = torch.stack([sobel_x, sobel_x.T]).unsqueeze(1)
     gradients = F.conv2d(F.pad(luminance, (1, 1, 1, 1), mode="replicate"), kernels)
     magnitude_sq = gradients.pow(2).sum(1, keepdim=True)
@@ -77,8 +87,9 @@ def _photo(name: str) -> np.ndarray:
     return image[..., :3].astype(np.uint8)
 
 
-def _random_crops(photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator
-                  ) -> torch.Tensor:
+def _random_crops(
+    photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator
+) -> torch.Tensor:
     """``count`` square crops of 1.5-4x ``size`` from random photos, scaled to ``size``, in
     [0, 1] on the uint8 grid."""
     crops = []
@@ -121,8 +132,14 @@ def make_demo_dataset(
         test_content = _random_crops(test_photos, num_test, image_size, rng)
         _save(test_content, staging / "testA", "test")
         _save(ink_print(test_content), staging / "testB", "test")
-        info = {"image_size": image_size, "num_train": num_train, "num_test": num_test,
-                "seed": seed, "style": "ink_print", "paired_test": True}
+        info = {
+            "image_size": image_size,
+            "num_train": num_train,
+            "num_test": num_test,
+            "seed": seed,
+            "style": "ink_print",
+            "paired_test": True,
+        }
         (staging / "demo.json").write_text(json.dumps(info, indent=2))
         os.replace(staging, root)
     finally:

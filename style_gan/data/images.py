@@ -51,9 +51,7 @@ def scan_image_folder(folder: Path, min_size: int | None = None) -> list[Path]:
             f"(first: {too_small[0]}); use data.preprocess=resize_crop or a smaller data.crop_size"
         )
     if not usable:
-        raise DataError(
-            f"no usable images in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)})"
-        )
+        raise DataError(f"no usable images in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return usable
 
 
