@@ -42,7 +42,8 @@ class LatestCheckpoint(ModelCheckpoint):
 
 
 class SampleGrid(L.Callback):
-    """Grid of a fixed validation batch through the model, after every validation and at the end.
+    """Grid of a fixed validation batch through the model, after every validation and at the end
+    (a training batch stands in until the first validation, or for good without validation).
 
     The method's ``sample_images(batch)`` returns named (N, 3, H, W) tensors in [-1, 1]: each
     entry is a column (for CycleGAN: content | translated | reconstructed), one row per
@@ -58,6 +59,7 @@ class SampleGrid(L.Callback):
         self.num_examples = num_examples
         self.every_n_batches = every_n_batches
         self.batch: dict[str, Any] | None = None
+        self.batch_is_validation = False
 
     def on_validation_batch_end(
         self,
@@ -68,8 +70,9 @@ class SampleGrid(L.Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if self.batch is None and batch_idx == 0 and dataloader_idx == 0:
+        if not self.batch_is_validation and batch_idx == 0 and dataloader_idx == 0:
             self.batch = self._keep(batch)
+            self.batch_is_validation = True
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.sanity_checking and self.batch is not None:
