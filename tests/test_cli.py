@@ -102,3 +102,12 @@ def test_the_default_demo_run_beats_the_identity_on_held_out_ground_truth(tmp_pa
     with torch.no_grad():
         translated = model(content)
     assert (translated - truth).abs().mean() < (content - truth).abs().mean()
+
+
+def test_a_sweep_runs_each_combination_in_its_own_folder(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "-m", *FAST, "model.gan_mode=lsgan,hinge")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
+    for job in ("0", "1"):
+        assert (sweep / job / "checkpoints" / "last.ckpt").is_file()
+    assert "gan_mode: hinge" in (sweep / "1" / ".hydra" / "config.yaml").read_text()
