@@ -126,7 +126,7 @@ def main() -> None:
         nargs="+",
         default=["32-true", "bf16-mixed"],
         choices=["32-true", "bf16-mixed", "16-mixed"],
-        help="16-mixed needs a GPU",
+        help="16-mixed is meant for GPUs (it also runs, slowly, on a CPU)",
     )
     parser.add_argument(
         "--generator", default="resnet_9blocks", choices=["resnet_9blocks", "resnet_6blocks"]

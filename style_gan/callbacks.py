@@ -41,6 +41,19 @@ class LatestCheckpoint(ModelCheckpoint):
         )
 
 
+class StoreConfig(L.Callback):
+    """Stores the run's resolved config in every checkpoint (key ``style_gan_config``), so a
+    checkpoint says how to rebuild its model and what a mismatched resume differs in."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint["style_gan_config"] = self.config
+
+
 class SampleGrid(L.Callback):
     """Grid of a fixed validation batch through the model, after every validation and at the end
     (a training batch stands in until the first validation, or for good without validation).

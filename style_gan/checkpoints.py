@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -10,9 +11,12 @@ from torch import nn
 from style_gan.errors import CheckpointError
 
 
-def check_checkpoint(path: str | Path, model: nn.Module) -> None:
+def check_checkpoint(
+    path: str | Path, model: nn.Module, model_config: dict[str, Any] | None = None
+) -> None:
     """Raise a CheckpointError unless ``path`` is a readable Lightning checkpoint whose weights
-    fit ``model`` exactly (same keys, same shapes)."""
+    fit ``model`` exactly (same keys, same shapes). With ``model_config`` (this run's ``model``
+    node), a mismatch names the settings the checkpoint was trained with that differ."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
@@ -38,8 +42,22 @@ def check_checkpoint(path: str | Path, model: nn.Module) -> None:
     ]
     if missing or unexpected or mismatched:
         example = (mismatched or missing or unexpected)[0]
+        trained = checkpoint.get("style_gan_config", {}).get("model")
+        differences = _differences(trained, model_config, "model") if trained else []
+        hint = f"it was trained with {', '.join(differences[:3])}; " if differences else ""
         raise CheckpointError(
             f"checkpoint {path} does not match the model: {len(missing)} missing, "
             f"{len(unexpected)} unexpected, {len(mismatched)} mismatched tensors (e.g. {example}); "
-            "resume with the config it was trained with (its run folder's .hydra/config.yaml)"
+            f"{hint}resume with the config it was trained with (its run's .hydra/config.yaml)"
         )
+
+
+def _differences(trained: Any, current: Any, prefix: str) -> list[str]:
+    """``key=trained (now current)`` for every leaf setting that differs between two configs."""
+    if isinstance(trained, dict) and isinstance(current, dict):
+        return [
+            difference
+            for key in sorted(trained.keys() | current.keys())
+            for difference in _differences(trained.get(key), current.get(key), f"{prefix}.{key}")
+        ]
+    return [] if trained == current else [f"{prefix}={trained} (now {current})"]

@@ -12,6 +12,7 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
+from style_gan.callbacks import StoreConfig
 from style_gan.checkpoints import check_checkpoint
 from style_gan.cli import CONFIG_DIR, one_line_errors
 from style_gan.errors import ConfigError
@@ -47,7 +48,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     log.info("building data <%s> and model <%s>", cfg.data._target_, cfg.model._target_)
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
-    callbacks = instantiate_group(cfg.get("callbacks"))
+    # Tests compose with the hydra node included; it is no part of the run's settings.
+    config = OmegaConf.to_container(
+        OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True
+    )
+    callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config)]
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(
         cfg.trainer,
@@ -55,16 +60,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         logger=loggers or False,
         max_steps=optimizer_steps(cfg.get("max_batches"), model),
     )
-    # Tests compose with the hydra node included; it is no part of the run's settings.
-    config = OmegaConf.to_container(
-        OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True
-    )
     for logger in loggers:
         logger.log_hyperparams(config)
 
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path:
-        check_checkpoint(ckpt_path, model)
+        check_checkpoint(ckpt_path, model, config["model"])
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     return {name: float(value) for name, value in trainer.callback_metrics.items()}
 

@@ -151,8 +151,9 @@ def test_checkpoint_for_another_model_fails_clearly_and_is_kept(
         f"ckpt_path={finished_checkpoint}",
         run_dir=tmp_path / "other",
     )
-    with pytest.raises(CheckpointError, match=r"does not match the model: .* mismatched"):
+    with pytest.raises(CheckpointError, match=r"does not match the model: .* mismatched") as error:
         train(cfg)
+    assert "trained with model.generator.base_channels=8 (now 16)" in str(error.value)
     assert finished_checkpoint.read_bytes() == before
 
 
