@@ -34,7 +34,8 @@ class ImagePool:
                 returned.append(image)
             elif torch.rand(()) < 0.5:
                 slot = int(torch.randint(self.size, ()).item())
-                returned.append(self.images[slot].to(images.dtype))
+                # .to(images): a resumed pool comes back on the CPU, maybe in another dtype.
+                returned.append(self.images[slot].to(images))
                 self.images[slot] = image.clone()
             else:
                 returned.append(image)
@@ -44,6 +45,6 @@ class ImagePool:
         stored = torch.stack(self.images).cpu() if self.images else None
         return {"size": self.size, "images": stored}
 
-    def load_state_dict(self, state: dict[str, Any], device: torch.device | None = None) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         stored = state["images"]
-        self.images = [] if stored is None else list(stored.to(device).unbind(0))
+        self.images = [] if stored is None else list(stored.unbind(0))

@@ -80,3 +80,11 @@ def test_linear_decay_matches_cyclegan_schedule() -> None:
     assert schedule(100) == pytest.approx(1 - 1 / 101)
     assert schedule(199) == pytest.approx(1 / 101)
     assert LinearDecay(5, 0)(50) == 1.0
+
+
+def test_image_pool_returns_history_in_the_query_dtype() -> None:
+    pool = ImagePool(2)
+    pool.load_state_dict({"size": 2, "images": torch.zeros(2, 3)})
+    torch.manual_seed(0)
+    mixed = pool.query(torch.ones(20, 3, dtype=torch.bfloat16))
+    assert mixed.dtype == torch.bfloat16 and (mixed == 0).any()

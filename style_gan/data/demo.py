@@ -79,7 +79,7 @@ def ink_print(image: torch.Tensor) -> torch.Tensor:
 
 def _photo(name: str) -> np.ndarray:
     """A scikit-image sample photo as (H, W, 3) uint8."""
-    import skimage.data
+    import skimage.data  # only generation needs it, and it is slow to import
 
     image = np.asarray(getattr(skimage.data, name)())
     if image.ndim == 2:
