@@ -133,8 +133,14 @@ class CycleGAN(L.LightningModule):
         losses.update(
             {"train/g": loss_g, "train/d": loss_d, "train/d_a": loss_d_a, "train/d_b": loss_d_b}
         )
-        self.log_dict({k: v.detach() for k, v in losses.items()}, prog_bar=False)
-        self.log_dict({"g": loss_g.detach(), "d": loss_d.detach()}, prog_bar=True, logger=False)
+        batch_size = real_a.shape[0]
+        self.log_dict({k: v.detach() for k, v in losses.items()}, batch_size=batch_size)
+        self.log_dict(
+            {"g": loss_g.detach(), "d": loss_d.detach()},
+            prog_bar=True,
+            logger=False,
+            batch_size=batch_size,
+        )
 
     def _clip(self, optimizer: Any) -> None:
         if self.hparams.gradient_clip_norm is not None:
