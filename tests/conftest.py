@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
@@ -73,6 +74,21 @@ def train_config(tmp_path: Path, data_dir: Path) -> Iterator[Callable[..., DictC
 
     yield make
     GlobalHydra.instance().clear()
+
+
+def bare_trainer(callback: L.Callback, train_batches: int, val_batches: int) -> L.Trainer:
+    """A one-epoch CPU Trainer with nothing but ``callback``: no logger, checkpoint or bar."""
+    return L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        limit_train_batches=train_batches,
+        limit_val_batches=val_batches,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[callback],
+    )
 
 
 def write_image(

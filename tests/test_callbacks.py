@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import hydra
-import lightning as L
 import torch
 from PIL import Image
 
 from style_gan.callbacks import SampleGrid, make_sample_grid
+from tests.conftest import bare_trainer
 
 
 def test_grid_has_a_row_per_example_and_a_row_of_style_images() -> None:
@@ -26,17 +26,7 @@ def test_grids_use_the_validation_batch_once_validation_has_run(
 ) -> None:
     cfg = train_config()
     grids = SampleGrid(tmp_path / "samples", num_examples=2)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        limit_train_batches=2,
-        limit_val_batches=1,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        callbacks=[grids],
-    )
+    trainer = bare_trainer(grids, train_batches=2, val_batches=1)
     datamodule = hydra.utils.instantiate(cfg.data)
     trainer.fit(hydra.utils.instantiate(cfg.model), datamodule=datamodule)
     assert grids.batch_is_validation

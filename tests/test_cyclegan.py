@@ -9,6 +9,7 @@ import lightning as L
 import torch
 
 from style_gan.methods.cyclegan import CycleGAN
+from tests.conftest import bare_trainer
 
 
 def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
@@ -49,16 +50,7 @@ def test_each_batch_steps_g_then_d_once_and_each_phase_leaves_the_other_alone(tr
     datamodule = hydra.utils.instantiate(cfg.data)
     model: CycleGAN = hydra.utils.instantiate(cfg.model)
     recorder = PhaseRecorder()
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_epochs=1,
-        limit_train_batches=1,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        callbacks=[recorder],
-    )
+    trainer = bare_trainer(recorder, train_batches=1, val_batches=0)
     trainer.fit(model, datamodule=datamodule)
 
     start, g_step, d_step, end = recorder.steps
