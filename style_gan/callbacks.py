@@ -12,7 +12,7 @@ from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
 
-from style_gan.data.transforms import to_unit_range
+from style_gan.ranges import to_unit_range
 
 
 def batches_seen(trainer: L.Trainer) -> int:

@@ -42,8 +42,3 @@ def image_transform(
         v2.Normalize([0.5] * 3, [0.5] * 3),
     ]
     return v2.Compose(steps)
-
-
-def to_unit_range(images: torch.Tensor) -> torch.Tensor:
-    """Generator range [-1, 1] back to [0, 1] (the inverse of the Normalize above), clamped."""
-    return ((images.float() + 1) / 2).clamp(0, 1)

@@ -1,0 +1,1 @@
+"""Image-quality and style-transfer metrics on torchmetrics, with offline feature networks."""

