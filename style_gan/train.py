@@ -47,7 +47,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     log.info("building data <%s> and model <%s>", cfg.data._target_, cfg.model._target_)
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
-    model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None
+    model: L.LightningModule = hydra.utils.instantiate(cfg.model, metrics=metrics)
     # Tests compose with the hydra node included; it is no part of the run's settings.
     config = OmegaConf.to_container(
         OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from style_gan.cli import CONFIG_DIR
 from style_gan.instantiate import check_target_keys, instantiate_group
+from style_gan.metrics.suite import MetricSuite
 from tests.conftest import compose_config
 
 
@@ -33,13 +34,17 @@ def compose_with(override: str, tmp_path: Path) -> DictConfig:
     + [f"model/generator={o}" for o in options("model/generator")]
     + [f"model/discriminator={o}" for o in options("model/discriminator")]
     + [f"model={o}" for o in options("model")]
-    + [f"experiment={o}" for o in options("experiment")],
+    + [f"experiment={o}" for o in options("experiment")]
+    + [f"metrics={o}" for o in options("metrics")],
 )
-def test_data_and_model_configs_instantiate(override: str, tmp_path: Path) -> None:
+def test_data_model_and_metrics_configs_instantiate(override: str, tmp_path: Path) -> None:
     cfg = compose_with(override, tmp_path)
     check_target_keys(cfg)
     assert isinstance(hydra.utils.instantiate(cfg.data), L.LightningDataModule)
-    assert isinstance(hydra.utils.instantiate(cfg.model), L.LightningModule)
+    metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None
+    assert metrics is None or isinstance(metrics, MetricSuite)
+    model = hydra.utils.instantiate(cfg.model, metrics=metrics)
+    assert isinstance(model, L.LightningModule)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +76,7 @@ def test_every_config_file_is_covered() -> None:
         "model",
         "model/generator",
         "model/discriminator",
+        "metrics",
         "trainer",
         "logger",
         "callbacks",

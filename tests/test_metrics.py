@@ -9,12 +9,14 @@ import pytest
 import skimage.data
 import torch
 import torch.nn.functional as F
+from torchmetrics.image import PeakSignalNoiseRatio
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from style_gan.errors import CheckpointError
+from style_gan.errors import CheckpointError, ConfigError
 from style_gan.metrics.features import EfficientNetFeatures
 from style_gan.metrics.semantic import SemanticPreservation
+from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.efficientnet_lite import efficientnet_lite0
 from style_gan.ranges import to_uint8
 
@@ -102,3 +104,46 @@ def test_semantic_preservation_is_one_for_identical_images_and_lower_for_others(
     assert other["cosine"] < 0.9 and other["class_agreement"] < 1.0
     with pytest.raises(ValueError, match="differ in size"):
         metric.update(cats, coffee[:2])
+
+
+def test_suite_routes_each_group_and_keeps_style_statistics(features, crops) -> None:
+    cats, coffee = crops
+    suite = MetricSuite(
+        style={"fd": FrechetInceptionDistance(feature=features, reset_real_features=False)},
+        content={"semantic": SemanticPreservation()},
+        target={"psnr": PeakSignalNoiseRatio(data_range=1.0)},
+    )
+    suite.update(translated=cats, content=cats, style=coffee, target=cats)
+    first = suite.compute()
+    assert first["semantic/cosine"] == pytest.approx(1.0, abs=1e-5)
+    assert first["psnr"] == float("inf") or first["psnr"] > 80
+    assert suite.real_done
+    # Second validation: no style images are fed again, the kept statistics are reused.
+    suite.update(translated=cats, content=cats, style=torch.zeros_like(coffee), target=None)
+    second = suite.compute()
+    assert second["fd"] == pytest.approx(first["fd"], rel=1e-5)
+    assert "psnr" not in second  # no paired target in that validation
+
+
+def test_suite_tracks_the_best_value_in_each_metrics_direction(crops) -> None:
+    cats, coffee = crops
+    suite = MetricSuite(
+        target={"psnr": PeakSignalNoiseRatio(data_range=1.0)},
+        content={"semantic": SemanticPreservation()},
+    )
+    suite.update(translated=cats, content=cats, style=cats, target=cats * 0.9)
+    suite.compute()
+    suite.update(translated=coffee, content=cats, style=cats, target=cats)
+    values = suite.compute()
+    assert values["psnr_best"] > values["psnr"]
+    assert values["semantic/cosine_best"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_suite_rejects_style_metrics_that_drop_their_statistics(features) -> None:
+    with pytest.raises(ConfigError, match="reset_real_features: false"):
+        MetricSuite(style={"fd": FrechetInceptionDistance(feature=features)})
+    with pytest.raises(ConfigError, match="unique"):
+        MetricSuite(
+            content={"x": SemanticPreservation()},
+            target={"x": PeakSignalNoiseRatio(data_range=1.0)},
+        )

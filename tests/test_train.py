@@ -33,7 +33,22 @@ def test_demo_experiment_leaves_checkpoint_grid_and_per_step_losses(train_config
     assert len(list((run / "samples").glob("epoch=000-batch=*.png"))) == 1
     assert train_steps(run) == [0, 1, 2]
     assert {"train/g", "train/d", "train/cycle", "val/cycle"} <= set(metrics)
+    # The demo recipe's validation metrics, last and best, also in the CSV log.
+    for name in ("fd_effnet", "semantic/cosine", "semantic/class_agreement", "ssim", "psnr"):
+        assert {f"val/{name}", f"val/{name}_best"} <= set(metrics)
+        assert metric_rows(run)[-1][f"val/{name}"]
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+
+
+def test_best_checkpoint_by_a_validation_metric(train_config, tmp_path) -> None:
+    run = tmp_path / "run"
+    train(train_config("callbacks=best", "trainer.max_epochs=2", run_dir=run))
+    (best,) = (run / "checkpoints").glob("best_epoch_*.ckpt")
+    checkpoint = torch.load(best, weights_only=True)
+    assert checkpoint["metrics_best"]["fd_effnet"] == pytest.approx(
+        min(float(r["val/fd_effnet"]) for r in metric_rows(run) if r["val/fd_effnet"])
+    )
+    assert not any(key.startswith("metrics") for key in checkpoint["state_dict"])
 
 
 def test_horse2zebra_recipe_trains_on_a_cyclegan_layout_folder(tmp_path, data_dir) -> None:

@@ -22,7 +22,9 @@ class UnpairedImageDataset(Dataset):
     Training draws the style image at random (torch's RNG, so a run is deterministic per seed
     once Lightning seeds the workers); evaluation pairs them in sorted order, so folders whose
     files share names (a ground-truth mapping) line up. One epoch covers the larger folder.
-    Items are ``{"content", "style"}`` tensors plus their ``*_path`` strings.
+    Items are ``{"content", "style"}`` tensors plus their ``*_path`` strings. When evaluation
+    folders hold the same file names (a known content -> style mapping, as in the demo's test
+    split), ``paired`` is set and items also carry the style image as ``target``.
     """
 
     def __init__(
@@ -36,6 +38,9 @@ class UnpairedImageDataset(Dataset):
         self.style_files = style_files
         self.transform = transform
         self.random_pairs = random_pairs
+        self.paired = not random_pairs and [p.name for p in content_files] == [
+            p.name for p in style_files
+        ]
 
     def __len__(self) -> int:
         return max(len(self.content_files), len(self.style_files))
@@ -47,12 +52,15 @@ class UnpairedImageDataset(Dataset):
             style_index = index % len(self.style_files)
         content, content_path = self._load(self.content_files, index % len(self.content_files))
         style, style_path = self._load(self.style_files, style_index)
-        return {
+        item = {
             "content": content,
             "style": style,
             "content_path": str(content_path),
             "style_path": str(style_path),
         }
+        if self.paired:
+            item["target"] = style
+        return item
 
     def _load(self, files: list[Path], index: int) -> tuple[torch.Tensor, Path]:
         """Transformed image at ``index``; an image that fails to decode is skipped for the next."""

@@ -25,6 +25,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from style_gan.image_pool import ImagePool
 from style_gan.losses import AdversarialLoss, cycle_loss, identity_loss
+from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.init import init_weights
 from style_gan.schedules import LinearDecay
 
@@ -37,7 +38,9 @@ class CycleGAN(L.LightningModule):
     ``generator``/``discriminator`` build one network each call (twins are built twice);
     ``optimizer_g``/``optimizer_d`` take an iterable of parameters. ``gradient_clip_norm``
     None = no clipping. The learning rate is constant for ``lr_constant_epochs`` then decays
-    linearly to ~0 over ``lr_decay_epochs`` (0 = no decay).
+    linearly to ~0 over ``lr_decay_epochs`` (0 = no decay). ``metrics`` (None = none) are
+    computed on G's translations of the validation split and logged as ``val/<name>`` and
+    ``val/<name>_best``.
     """
 
     # Lightning's global_step counts optimizer steps; with G and D that is two per batch.
@@ -58,11 +61,15 @@ class CycleGAN(L.LightningModule):
         lr_constant_epochs: int = 100,
         lr_decay_epochs: int = 100,
         gradient_clip_norm: float | None = None,
+        metrics: MetricSuite | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(
-            ignore=["generator", "discriminator", "optimizer_g", "optimizer_d"]
+            ignore=["generator", "discriminator", "optimizer_g", "optimizer_d", "metrics"]
         )
+        # Kept out of the module tree: the metrics' feature networks belong in no checkpoint
+        # and no DDP wrapper (torchmetrics syncs their states itself).
+        self.__dict__["metrics"] = metrics
         self.automatic_optimization = False
         self.g_ab = init_weights(generator(), init_type, init_gain)
         self.g_ba = init_weights(generator(), init_type, init_gain)
@@ -166,6 +173,17 @@ class CycleGAN(L.LightningModule):
             batch_size=real_a.shape[0],
             sync_dist=True,
         )
+        if self.metrics and not self.trainer.sanity_checking:
+            self.metrics.update(fake_b, real_a, real_b, batch.get("target"))
+
+    def on_validation_start(self) -> None:
+        if self.metrics:
+            self.metrics.to(self.device)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.metrics and not self.trainer.sanity_checking:
+            # Already synced across processes by torchmetrics.
+            self.log_dict({f"val/{k}": v for k, v in self.metrics.compute().items()})
 
     @torch.no_grad()
     def sample_images(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -181,9 +199,13 @@ class CycleGAN(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["image_pools"] = {"a": self.pool_a.state_dict(), "b": self.pool_b.state_dict()}
+        if self.metrics:
+            checkpoint["metrics_best"] = dict(self.metrics.best)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         pools = checkpoint.get("image_pools", {})
         for key, pool in (("a", self.pool_a), ("b", self.pool_b)):
             if key in pools:
                 pool.load_state_dict(pools[key])
+        if self.metrics:
+            self.metrics.best.update(checkpoint.get("metrics_best", {}))

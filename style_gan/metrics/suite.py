@@ -1,0 +1,100 @@
+"""A run's validation metrics, each comparing translated images with the reference it needs."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torchmetrics import Metric
+
+from style_gan.errors import ConfigError
+from style_gan.ranges import to_uint8, to_unit_range
+
+
+class MetricSuite(nn.Module):
+    """Named torchmetrics metrics in three groups, by what they compare the translation with.
+
+    ``style``: distribution distances to the style-domain images (Fréchet, kernel). They get
+    uint8 images through ``update(images, real=...)``; the style images only in the first
+    validation of a run, since their statistics are kept (``reset_real_features=False``).
+    ``content``: ``update(content, translated)``, e.g. semantic preservation.
+    ``target``: ``update(translated, target)`` in [0, 1] against a known true stylisation (SSIM,
+    PSNR), for batches that carry one (paired test folders) and skipped otherwise.
+
+    ``compute()`` gives each value under its name (dict-valued metrics as ``name/key``; a
+    (mean, std) pair as its mean) and the best so far as ``<name>_best``, by the metric's own
+    ``higher_is_better``.
+    """
+
+    def __init__(
+        self,
+        style: dict[str, Metric] | None = None,
+        content: dict[str, Metric] | None = None,
+        target: dict[str, Metric] | None = None,
+    ) -> None:
+        super().__init__()
+        self.style = nn.ModuleDict(style or {})
+        self.content = nn.ModuleDict(content or {})
+        self.target = nn.ModuleDict(target or {})
+        names = [*self.style, *self.content, *self.target]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"metric names must be unique across groups, got {names}")
+        for name, metric in self.style.items():
+            if getattr(metric, "reset_real_features", False):
+                raise ConfigError(
+                    f"metrics.style.{name} must set reset_real_features: false; the style "
+                    "images' statistics are computed once per run"
+                )
+        self.best: dict[str, float] = {}
+        self.real_done = False
+
+    def __len__(self) -> int:
+        return len(self.style) + len(self.content) + len(self.target)
+
+    def update(
+        self,
+        translated: torch.Tensor,
+        content: torch.Tensor,
+        style: torch.Tensor,
+        target: torch.Tensor | None = None,
+    ) -> None:
+        """Accumulate one batch; all images in the generators' [-1, 1]."""
+        translated_uint8 = to_uint8(translated)
+        for metric in self.style.values():
+            if not self.real_done:
+                metric.update(to_uint8(style), real=True)
+            metric.update(translated_uint8, real=False)
+        for metric in self.content.values():
+            metric.update(to_uint8(content), translated_uint8)
+        if target is not None:
+            for metric in self.target.values():
+                metric.update(to_unit_range(translated), to_unit_range(target))
+
+    def compute(self) -> dict[str, float]:
+        """Values of the metrics that saw data, and their best so far; then reset for the next
+        validation (keeping the style statistics)."""
+        values: dict[str, float] = {}
+        saw_style = any(metric.update_called for metric in self.style.values())
+        for group in (self.style, self.content, self.target):
+            for name, metric in group.items():
+                if not metric.update_called:
+                    continue
+                for key, value in _scalars(name, metric.compute()).items():
+                    values[key] = value
+                    if math.isfinite(value):  # NaN: too few images for this metric yet
+                        better = max if metric.higher_is_better else min
+                        self.best[key] = better(self.best.get(key, value), value)
+                    if key in self.best:
+                        values[f"{key}_best"] = self.best[key]
+                metric.reset()
+        self.real_done = self.real_done or saw_style
+        return values
+
+
+def _scalars(name: str, result: torch.Tensor | tuple | dict) -> dict[str, float]:
+    if isinstance(result, dict):
+        return {f"{name}/{key}": float(value) for key, value in result.items()}
+    if isinstance(result, tuple):  # kernel distances return (mean, std)
+        result = result[0]
+    return {name: float(result)}
