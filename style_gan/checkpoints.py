@@ -11,12 +11,8 @@ from torch import nn
 from style_gan.errors import CheckpointError
 
 
-def check_checkpoint(
-    path: str | Path, model: nn.Module, model_config: dict[str, Any] | None = None
-) -> None:
-    """Raise a CheckpointError unless ``path`` is a readable Lightning checkpoint whose weights
-    fit ``model`` exactly (same keys, same shapes). With ``model_config`` (this run's ``model``
-    node), a mismatch names the settings the checkpoint was trained with that differ."""
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint's contents, or a one-line CheckpointError saying what is wrong."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(
@@ -27,10 +23,21 @@ def check_checkpoint(
     except Exception as error:
         raise CheckpointError(
             f"checkpoint {path} cannot be read ({type(error).__name__}); it is truncated or not "
-            "a checkpoint: resume from another one in the same checkpoints/ folder"
+            "a checkpoint: use another one from the same checkpoints/ folder"
         ) from error
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a Lightning checkpoint (it has no state_dict)")
+    return checkpoint
+
+
+def check_checkpoint(
+    path: str | Path, model: nn.Module, model_config: dict[str, Any] | None = None
+) -> None:
+    """Raise a CheckpointError unless ``path`` is a readable Lightning checkpoint whose weights
+    fit ``model`` exactly (same keys, same shapes). With ``model_config`` (this run's ``model``
+    node), a mismatch names the settings the checkpoint was trained with that differ."""
+    path = Path(path)
+    checkpoint = read_checkpoint(path)
     saved = checkpoint["state_dict"]
     expected = model.state_dict()
     missing = [key for key in expected if key not in saved]

