@@ -1,7 +1,7 @@
 """The one place that converts between image value ranges.
 
-Generators work in [-1, 1] (tanh); files and some metrics use uint8 [0, 255]; feature networks
-and image writers take float [0, 1].
+Generators work in [-1, 1] (tanh); files, FID and KID use uint8 [0, 255]; other metrics,
+feature networks and image writers take float [0, 1].
 """
 
 from __future__ import annotations

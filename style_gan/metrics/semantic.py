@@ -20,7 +20,7 @@ class SemanticPreservation(Metric):
     layout an ImageNet classifier relies on survive the transfer. Limits: an ImageNet network
     is partly texture-biased, so a strong style change lowers the score even when a person
     sees the same scene; it knows ImageNet's 1000 classes and no segmentation, so it says
-    nothing about where things are. Inputs: uint8 or generator-range [-1, 1] batches.
+    nothing about where things are. Inputs: uint8 [0, 255] or float [0, 1] batches.
     """
 
     higher_is_better = True

@@ -18,7 +18,7 @@ class MetricSuite(nn.Module):
     ``style``: distribution distances to the style-domain images (Fréchet, kernel). They get
     uint8 images through ``update(images, real=...)``; the style images only in the first
     validation of a run, since their statistics are kept (``reset_real_features=False``).
-    ``content``: ``update(content, translated)``, e.g. semantic preservation.
+    ``content``: ``update(content, translated)`` in [0, 1], e.g. semantic preservation.
     ``target``: ``update(translated, target)`` in [0, 1] against a known true stylisation (SSIM,
     PSNR), for batches that carry one (paired test folders) and skipped otherwise.
 
@@ -81,11 +81,12 @@ class MetricSuite(nn.Module):
             if not self.real_done:
                 metric.update(to_uint8(style), real=True)
             metric.update(translated_uint8, real=False)
+        translated_unit = to_unit_range(translated)
         for metric in self.content.values():
-            metric.update(to_uint8(content), translated_uint8)
+            metric.update(to_unit_range(content), translated_unit)
         if target is not None:
             for metric in self.target.values():
-                metric.update(to_unit_range(translated), to_unit_range(target))
+                metric.update(translated_unit, to_unit_range(target))
 
     def compute(self) -> dict[str, float]:
         """Values of the metrics that saw data, and their best so far; then reset for the next

@@ -1,0 +1,1 @@
+"""style_gan test suite (a package, so no installed top-level `tests` package shadows it)."""
