@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import lightning as L
 import numpy as np
 import pytest
+import torch
+import torchvision
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from PIL import Image
+from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 from style_gan.cli import CONFIG_DIR
 
@@ -57,6 +61,27 @@ def compose_config(
         )
     HydraConfig().set_config(cfg)
     return cfg
+
+
+@pytest.fixture(scope="session")
+def fake_torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TORCH_HOME whose hub cache holds randomly initialised Inception-FID and AlexNet
+    weights in the real files' names and formats: the loading code runs as with real ones."""
+    home = tmp_path_factory.mktemp("torch_home")
+    checkpoints = home / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.save(torchvision.models.alexnet().state_dict(), checkpoints / "alexnet-owt-7be5be79.pth")
+    module = "torch_fidelity.feature_extractor_inceptionv3"
+    with (
+        mock.patch(f"{module}.FeatureExtractorInceptionV3.load_state_dict"),
+        mock.patch(f"{module}.load_state_dict_from_url", return_value={}),
+    ):
+        inception = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    for module in inception.modules():  # He init: features of real scale, not ~1e-8
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight)
+    torch.save(inception.state_dict(), checkpoints / "weights-inception-2015-12-05-6726825d.pth")
+    return home
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,10 @@ def compose_with(override: str, tmp_path: Path) -> DictConfig:
     + [f"experiment={o}" for o in options("experiment")]
     + [f"metrics={o}" for o in options("metrics")],
 )
-def test_data_model_and_metrics_configs_instantiate(override: str, tmp_path: Path) -> None:
+def test_data_model_and_metrics_configs_instantiate(
+    override: str, tmp_path: Path, fake_torch_home: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(fake_torch_home))  # fid, kid, lpips, artfid weights
     cfg = compose_with(override, tmp_path)
     check_target_keys(cfg)
     assert isinstance(hydra.utils.instantiate(cfg.data), L.LightningDataModule)

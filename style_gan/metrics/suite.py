@@ -22,6 +22,10 @@ class MetricSuite(nn.Module):
     ``target``: ``update(translated, target)`` in [0, 1] against a known true stylisation (SSIM,
     PSNR), for batches that carry one (paired test folders) and skipped otherwise.
 
+    ``artfid`` (None = off) names an LPIPS content metric and an FID style metric of the suite,
+    ``{"lpips": ..., "fid": ...}``, and adds ArtFID = (1 + LPIPS(content, translated)) ·
+    (1 + FID(style, translated)) (Wright & Ommer 2022; lower is better).
+
     ``compute()`` gives each value under its name (dict-valued metrics as ``name/key``; a
     (mean, std) pair as its mean) and the best so far as ``<name>_best``, by the metric's own
     ``higher_is_better``.
@@ -32,6 +36,7 @@ class MetricSuite(nn.Module):
         style: dict[str, Metric] | None = None,
         content: dict[str, Metric] | None = None,
         target: dict[str, Metric] | None = None,
+        artfid: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.style = nn.ModuleDict(style or {})
@@ -46,6 +51,15 @@ class MetricSuite(nn.Module):
                     f"metrics.style.{name} must set reset_real_features: false; the style "
                     "images' statistics are computed once per run"
                 )
+        if artfid is not None and (
+            artfid.get("lpips") not in self.content or artfid.get("fid") not in self.style
+        ):
+            raise ConfigError(
+                f"metrics.artfid={dict(artfid)} must name a content LPIPS metric and a style "
+                f"FID metric of the suite (content: {list(self.content)}, style: "
+                f"{list(self.style)})"
+            )
+        self.artfid = None if artfid is None else dict(artfid)
         self.best: dict[str, float] = {}
         self.real_done = False
 
@@ -98,15 +112,23 @@ class MetricSuite(nn.Module):
                 if not metric.update_called:
                     continue
                 for key, value in _scalars(name, metric.compute()).items():
-                    values[key] = value
-                    if math.isfinite(value):  # NaN: too few images for this metric yet
-                        better = max if metric.higher_is_better else min
-                        self.best[key] = better(self.best.get(key, value), value)
-                    if key in self.best:
-                        values[f"{key}_best"] = self.best[key]
+                    self._record(values, key, value, metric.higher_is_better)
                 metric.reset()
+        if self.artfid and {self.artfid["lpips"], self.artfid["fid"]} <= values.keys():
+            artfid = (1 + values[self.artfid["lpips"]]) * (1 + values[self.artfid["fid"]])
+            self._record(values, "artfid", artfid, higher_is_better=False)
         self.real_done = self.real_done or saw_style
         return values
+
+    def _record(
+        self, values: dict[str, float], key: str, value: float, higher_is_better: bool
+    ) -> None:
+        values[key] = value
+        if math.isfinite(value):  # NaN: too few images for this metric yet
+            better = max if higher_is_better else min
+            self.best[key] = better(self.best.get(key, value), value)
+        if key in self.best:
+            values[f"{key}_best"] = self.best[key]
 
 
 def _scalars(name: str, result: torch.Tensor | tuple | dict) -> dict[str, float]:
