@@ -158,3 +158,15 @@ def test_suite_rejects_style_metrics_that_drop_their_statistics(features) -> Non
             content={"x": SemanticPreservation()},
             target={"x": PeakSignalNoiseRatio(data_range=1.0)},
         )
+
+
+def test_a_users_segmenter_adds_per_pixel_prediction_agreement(crops) -> None:
+    cats, coffee = crops
+    torch.manual_seed(0)
+    segmenter = torch.nn.Conv2d(3, 4, 1)  # 4-class per-pixel logits
+    metric = SemanticPreservation(predictor=segmenter)
+    metric.update(cats, cats)
+    assert metric.compute()["prediction_agreement"].item() == 1.0
+    metric.reset()
+    metric.update(cats, coffee)
+    assert 0 <= metric.compute()["prediction_agreement"].item() < 1.0

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchmetrics import Metric
 
 from style_gan.metrics.features import EfficientNetFeatures
@@ -16,22 +17,32 @@ class SemanticPreservation(Metric):
 
     ``cosine``: mean cosine similarity of the pooled deepest features (1 = the same
     representation). ``class_agreement``: fraction of pairs whose top-1 ImageNet class is the
-    same. Both use EfficientNet-Lite0 by default. What it measures: whether the objects and
-    layout an ImageNet classifier relies on survive the transfer. Limits: an ImageNet network
-    is partly texture-biased, so a strong style change lowers the score even when a person
-    sees the same scene; it knows ImageNet's 1000 classes and no segmentation, so it says
-    nothing about where things are. Inputs: uint8 [0, 255] or float [0, 1] batches.
+    same. Both use EfficientNet-Lite0. With a ``predictor`` of your own (a module mapping a
+    [0, 1] batch to class logits (B, C) or segmentation logits (B, C, H, W)),
+    ``prediction_agreement`` is the fraction of images, or pixels, whose argmax agrees.
+
+    What it measures: whether the objects and layout an ImageNet classifier relies on survive
+    the transfer. Limits: an ImageNet network is partly texture-biased, so a strong style
+    change lowers the score even when a person sees the same scene; it knows ImageNet's 1000
+    classes and no segmentation, so without a segmenter it says nothing about where things
+    are. Inputs: uint8 [0, 255] or float [0, 1] batches.
     """
 
     higher_is_better = True
     full_state_update = False
 
-    def __init__(self, weights: str | Path | None = None, **kwargs) -> None:
+    def __init__(
+        self, weights: str | Path | None = None, predictor: nn.Module | None = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self.features = EfficientNetFeatures(weights)
+        self.predictor = None if predictor is None else predictor.eval().requires_grad_(False)
         self.add_state("cosine_sum", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state(
             "agreement_sum", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
+        )
+        self.add_state(
+            "prediction_sum", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum"
         )
         self.add_state("total", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
@@ -46,8 +57,20 @@ class SemanticPreservation(Metric):
         content_class = self.features.net.classify(content_features).argmax(-1)
         stylised_class = self.features.net.classify(stylised_features).argmax(-1)
         self.agreement_sum += (content_class == stylised_class).double().sum()
+        if self.predictor is not None:
+            batch = content.shape[0]
+            agree = self._predict(content) == self._predict(stylised)
+            self.prediction_sum += agree.reshape(batch, -1).double().mean(1).sum()
         self.total += content.shape[0]
+
+    def _predict(self, images: torch.Tensor) -> torch.Tensor:
+        """The predictor's argmax over classes, per image or per pixel."""
+        unit = images.float() / 255 if images.dtype == torch.uint8 else images
+        return self.predictor(unit).argmax(1)
 
     def compute(self) -> dict[str, torch.Tensor]:
         total = self.total.clamp(min=1)
-        return {"cosine": self.cosine_sum / total, "class_agreement": self.agreement_sum / total}
+        values = {"cosine": self.cosine_sum / total, "class_agreement": self.agreement_sum / total}
+        if self.predictor is not None:
+            values["prediction_agreement"] = self.prediction_sum / total
+        return values
