@@ -39,6 +39,7 @@ FAST = [
     "model.generator.base_channels=8",
     "model.discriminator.base_channels=8",
     "model.pool_size=4",
+    "metrics=none",
 ]
 
 

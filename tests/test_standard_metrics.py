@@ -20,7 +20,7 @@ def torch_home(fake_torch_home: Path, monkeypatch) -> Path:
     return fake_torch_home
 
 
-def images(seed: int, count: int = 6) -> torch.Tensor:
+def images(seed: int, count: int = 4) -> torch.Tensor:
     """Generator-range images (B, 3, 64, 64) in [-1, 1]."""
     return torch.rand(count, 3, 64, 64, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 

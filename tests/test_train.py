@@ -26,7 +26,13 @@ def train_steps(run_dir: Path) -> list[int]:
 
 def test_demo_experiment_leaves_checkpoint_grid_and_per_step_losses(train_config, tmp_path) -> None:
     run = tmp_path / "run"
-    metrics = train(train_config("trainer.limit_train_batches=3", run_dir=run))
+    metrics = train(
+        train_config(
+            "trainer.limit_train_batches=3",
+            "metrics=[fd_effnet,semantic,ssim,psnr]",  # the demo recipe's
+            run_dir=run,
+        )
+    )
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "checkpoints" / "epoch_000.ckpt").is_file()
     assert (run / "samples" / "final.png").is_file()
@@ -42,7 +48,7 @@ def test_demo_experiment_leaves_checkpoint_grid_and_per_step_losses(train_config
 
 def test_best_checkpoint_by_a_validation_metric(train_config, tmp_path) -> None:
     run = tmp_path / "run"
-    train(train_config("callbacks=best", "trainer.max_epochs=2", run_dir=run))
+    train(train_config("callbacks=best", "metrics=fd_effnet", "trainer.max_epochs=2", run_dir=run))
     (best,) = (run / "checkpoints").glob("best_epoch_*.ckpt")
     checkpoint = torch.load(best, weights_only=True)
     assert checkpoint["metrics_best"]["fd_effnet"] == pytest.approx(
@@ -183,10 +189,9 @@ def test_corrupt_and_missing_checkpoints_fail_clearly(
         train(train_config(f"ckpt_path={tmp_path / 'nope.ckpt'}", run_dir=tmp_path / "b"))
 
 
-@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
-def test_mixed_precision_trains(train_config, precision: str) -> None:
-    # 16-mixed adds a gradient scaler to both manual optimizer steps; CPU autocast runs it here.
-    metrics = train(train_config(f"trainer.precision={precision}"))
+def test_bf16_mixed_precision_trains(train_config) -> None:
+    # 16-mixed (fp16 with a gradient scaler) needs a GPU: Lightning runs bf16 on a CPU instead.
+    metrics = train(train_config("trainer.precision=bf16-mixed"))
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
 
 
