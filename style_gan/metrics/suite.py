@@ -90,17 +90,22 @@ class MetricSuite(nn.Module):
         target: torch.Tensor | None = None,
     ) -> None:
         """Accumulate one batch; all images in the generators' [-1, 1]."""
-        translated_uint8 = to_uint8(translated)
-        for metric in self.style.values():
-            if not self.real_done:
-                metric.update(to_uint8(style), real=True)
-            metric.update(translated_uint8, real=False)
+        if self.style:
+            translated_uint8 = to_uint8(translated)
+            style_uint8 = None if self.real_done else to_uint8(style)
+            for metric in self.style.values():
+                if style_uint8 is not None:
+                    metric.update(style_uint8, real=True)
+                metric.update(translated_uint8, real=False)
         translated_unit = to_unit_range(translated)
-        for metric in self.content.values():
-            metric.update(to_unit_range(content), translated_unit)
-        if target is not None:
+        if self.content:
+            content_unit = to_unit_range(content)
+            for metric in self.content.values():
+                metric.update(content_unit, translated_unit)
+        if target is not None and self.target:
+            target_unit = to_unit_range(target)
             for metric in self.target.values():
-                metric.update(translated_unit, to_unit_range(target))
+                metric.update(translated_unit, target_unit)
 
     def compute(self) -> dict[str, float]:
         """Values of the metrics that saw data, and their best so far; then reset for the next
