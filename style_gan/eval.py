@@ -20,12 +20,13 @@ from style_gan.checkpoints import read_checkpoint
 from style_gan.cli import CONFIG_DIR, one_line_errors
 from style_gan.errors import CheckpointError, ConfigError, check_choice
 from style_gan.instantiate import check_target_keys, instantiate_group
+from style_gan.methods.base import GanMethod
 from style_gan.metrics.suite import MetricSuite
 
 log = logging.getLogger(__name__)
 
 
-def load_trained_model(ckpt_path: str | Path) -> L.LightningModule:
+def load_trained_model(ckpt_path: str | Path) -> GanMethod:
     """The model a style_gan checkpoint was trained as, rebuilt from the config it stores."""
     checkpoint = read_checkpoint(ckpt_path)
     config = checkpoint.get("style_gan_config", {}).get("model")
@@ -40,7 +41,7 @@ def load_trained_model(ckpt_path: str | Path) -> L.LightningModule:
 
 
 def evaluate_model(
-    model: L.LightningModule,
+    model: GanMethod,
     loader: Any,
     metrics: MetricSuite,
     device: torch.device,
@@ -51,15 +52,11 @@ def evaluate_model(
     count = 0
     with torch.no_grad():
         for batch in loader:
-            content = batch["content"].to(device)
-            target = batch.get("target")
+            batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
             metrics.update(
-                model(content),
-                content,
-                batch["style"].to(device),
-                None if target is None else target.to(device),
+                model.translate(batch), batch["content"], batch["style"], batch.get("target")
             )
-            count += content.shape[0]
+            count += batch["content"].shape[0]
     values = {k: v for k, v in metrics.compute().items() if not k.endswith("_best")}
     return values, count
 

@@ -1,7 +1,10 @@
 """GAN losses. Each adversarial objective is one object with a generator and a discriminator
-side; discriminators output raw logits, so every mode works on the same networks."""
+side; discriminators output raw logits, so every mode works on the same networks. The
+discriminator regularisers (WGAN-GP's gradient penalty, R1) are functions of D and images."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -9,7 +12,7 @@ from torch import nn
 
 from style_gan.errors import check_choice
 
-GAN_MODES = ("vanilla", "lsgan", "hinge")
+GAN_MODES = ("vanilla", "lsgan", "hinge", "wgangp")
 
 
 class AdversarialLoss(nn.Module):
@@ -21,15 +24,18 @@ class AdversarialLoss(nn.Module):
     vanilla   -log σ(x_r) - log(1 - σ(x_f))                  -log σ(x_f)
     lsgan     (x_r - 1)² + x_f²                              (x_f - 1)²
     hinge     max(0, 1 - x_r) + max(0, 1 + x_f)              -x_f
+    wgangp    x_f - x_r  (+ λ·GP, see gradient_penalty)      -x_f
     ========  =============================================  ======================
 
     ``vanilla`` is the BCE objective E[log D(x)] + E[log(1 - D(G(z)))] of Goodfellow et al.,
-    with the non-saturating generator loss; ``lsgan`` is Mao et al. 2017 (CycleGAN's default).
+    with the non-saturating generator loss; ``lsgan`` is Mao et al. 2017 (CycleGAN's default);
+    ``wgangp`` is the Wasserstein critic of Gulrajani et al. 2017, whose gradient penalty the
+    caller adds (it needs D and the images, not only logits).
     """
 
     def __init__(self, gan_mode: str = "lsgan") -> None:
         super().__init__()
-        self.gan_mode = check_choice("model.gan_mode", gan_mode, GAN_MODES)
+        self.gan_mode = check_choice("model.adversarial.mode", gan_mode, GAN_MODES)
 
     def discriminator_loss(
         self, real_logits: torch.Tensor, fake_logits: torch.Tensor
@@ -41,7 +47,9 @@ class AdversarialLoss(nn.Module):
             return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
         if self.gan_mode == "lsgan":
             return (real_logits - 1).pow(2).mean() + fake_logits.pow(2).mean()
-        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        if self.gan_mode == "hinge":
+            return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+        return fake_logits.mean() - real_logits.mean()
 
     def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
         """Loss for G given D's logits on its fakes (gradients flow into G through them)."""
@@ -51,6 +59,30 @@ class AdversarialLoss(nn.Module):
         if self.gan_mode == "lsgan":
             return (fake_logits - 1).pow(2).mean()
         return -fake_logits.mean()
+
+
+def gradient_penalty(
+    discriminator: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(‖∇D(x̂)‖₂ - 1)²], x̂ = ε·real + (1 - ε)·fake with
+    ε ~ U[0, 1] per sample. ``fake`` is detached here; the penalty trains D only."""
+    epsilon = torch.rand(real.shape[0], *[1] * (real.ndim - 1), device=real.device)
+    mixed = (epsilon * real.detach() + (1 - epsilon) * fake.detach()).requires_grad_(True)
+    (gradients,) = torch.autograd.grad(discriminator(mixed).float().sum(), mixed, create_graph=True)
+    return (gradients.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def r1_penalty(
+    discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor
+) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E[‖∇ₓD(x)‖₂²] on real images only; the caller scales it
+    by γ/2. Gradients w.r.t. ``real`` as given, so a differentiable augmentation inside
+    ``discriminator`` is part of D here, as in StyleGAN2-ADA."""
+    real = real.detach().requires_grad_(True)
+    (gradients,) = torch.autograd.grad(discriminator(real).float().sum(), real, create_graph=True)
+    return gradients.flatten(1).pow(2).sum(1).mean()
 
 
 def cycle_loss(reconstructed: torch.Tensor, original: torch.Tensor) -> torch.Tensor:

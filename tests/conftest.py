@@ -102,8 +102,8 @@ def train_config(tmp_path: Path, data_dir: Path) -> Iterator[Callable[..., DictC
     GlobalHydra.instance().clear()
 
 
-def bare_trainer(callback: L.Callback, train_batches: int, val_batches: int) -> L.Trainer:
-    """A one-epoch CPU Trainer with nothing but ``callback``: no logger, checkpoint or bar."""
+def bare_trainer(*callbacks: L.Callback, train_batches: int, val_batches: int) -> L.Trainer:
+    """A one-epoch CPU Trainer with nothing but ``callbacks``: no logger, checkpoint or bar."""
     return L.Trainer(
         accelerator="cpu",
         max_epochs=1,
@@ -113,7 +113,7 @@ def bare_trainer(callback: L.Callback, train_batches: int, val_batches: int) -> 
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
-        callbacks=[callback],
+        callbacks=list(callbacks),
     )
 
 

@@ -44,8 +44,9 @@ def test_a_run_leaves_checkpoint_grid_losses_and_resolved_config(tmp_path: Path)
     ("overrides", "message"),
     [
         (
-            ["model.gan_mode=wgan"],
-            "error: model.gan_mode='wgan' is not allowed; choose one of: vanilla, lsgan, hinge",
+            ["model.adversarial.mode=wgan"],
+            "error: model.adversarial.mode='wgan' is not allowed; "
+            "choose one of: vanilla, lsgan, hinge, wgangp",
         ),
         (
             ["+model.lambda_cycel=5"],
@@ -105,9 +106,9 @@ def test_the_default_demo_run_beats_the_identity_on_held_out_ground_truth(tmp_pa
 
 
 def test_a_sweep_runs_each_combination_in_its_own_folder(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "-m", *FAST, "model.gan_mode=lsgan,hinge")
+    result = run_cli(tmp_path, "-m", *FAST, "model.adversarial.mode=lsgan,hinge")
     assert result.returncode == 0, result.stderr[-2000:]
     (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
     for job in ("0", "1"):
         assert (sweep / job / "checkpoints" / "last.ckpt").is_file()
-    assert "gan_mode: hinge" in (sweep / "1" / ".hydra" / "config.yaml").read_text()
+    assert "mode: hinge" in (sweep / "1" / ".hydra" / "config.yaml").read_text()

@@ -33,6 +33,7 @@ def compose_with(override: str, tmp_path: Path) -> DictConfig:
     [f"data={o}" for o in options("data")]
     + [f"model/generator={o}" for o in options("model/generator")]
     + [f"model/discriminator={o}" for o in options("model/discriminator")]
+    + [f"model/adversarial={o}" for o in options("model/adversarial")]
     + [f"model={o}" for o in options("model")]
     + [f"experiment={o}" for o in options("experiment")]
     + [f"metrics={o}" for o in options("metrics")],
@@ -79,6 +80,7 @@ def test_every_config_file_is_covered() -> None:
         "model",
         "model/generator",
         "model/discriminator",
+        "model/adversarial",
         "metrics",
         "trainer",
         "logger",
@@ -87,4 +89,20 @@ def test_every_config_file_is_covered() -> None:
         "paths",
         "hydra",
         "experiment",
+        "experiment_model",
     }
+
+
+@pytest.mark.parametrize("name", options("experiment_model"))
+def test_each_experiment_model_file_is_picked_by_its_experiment_and_model(
+    name: str, tmp_path: Path
+) -> None:
+    # A file whose name matches no <experiment>_<model> pair would silently never apply.
+    experiment, model = next(
+        (e, name.removeprefix(f"{e}_"))
+        for e in options("experiment")
+        if name.startswith(f"{e}_") and name.removeprefix(f"{e}_") in options("model")
+    )
+    cfg = compose_with(f"model={model}", tmp_path)
+    assert cfg.hydra.runtime.choices["experiment"] == experiment
+    assert cfg.hydra.runtime.choices["experiment_model@_global_"] == name

@@ -70,3 +70,25 @@ def test_forward_translates_content_into_the_style_domain(train_config) -> None:
     assert model(content).shape == content.shape
     rows = model.sample_images({"content": content, "style": content})
     assert list(rows) == ["content", "translated", "reconstructed", "style"]
+
+
+def test_ema_generator_differs_after_a_step_and_is_what_forward_and_checkpoint_use(
+    train_config, tmp_path
+) -> None:
+    cfg = train_config("model.ema_decay=0.5")
+    datamodule = hydra.utils.instantiate(cfg.data)
+    model: CycleGAN = hydra.utils.instantiate(cfg.model)
+    trainer = bare_trainer(train_batches=1, val_batches=0)
+    trainer.fit(model, datamodule=datamodule)
+    live, average = model.g_ab.state_dict(), model.g_ab_ema.module.state_dict()
+    assert any(not torch.equal(live[k], average[k]) for k in live)
+    content = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(model(content), model.g_ab_ema.module(content))
+        assert not torch.equal(model(content), model.g_ab(content))
+    path = tmp_path / "ema.ckpt"
+    trainer.save_checkpoint(path)
+    restored = hydra.utils.instantiate(cfg.model)
+    restored.load_state_dict(torch.load(path, weights_only=False)["state_dict"])
+    with torch.no_grad():
+        assert torch.equal(restored.eval()(content), model.eval()(content))

@@ -5,10 +5,17 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from style_gan.errors import ConfigError
 from style_gan.image_pool import ImagePool
-from style_gan.losses import AdversarialLoss, cycle_loss, identity_loss
+from style_gan.losses import (
+    AdversarialLoss,
+    cycle_loss,
+    gradient_penalty,
+    identity_loss,
+    r1_penalty,
+)
 from style_gan.schedules import LinearDecay
 
 REAL, FAKE = torch.tensor([2.0]), torch.tensor([-1.0])
@@ -27,6 +34,8 @@ def softplus(x: float) -> float:
         ("lsgan", 2.0, 4.0),
         # max(0, 1 - 2) + max(0, 1 - 1) ; -(-1)
         ("hinge", 0.0, 1.0),
+        # -1 - 2 ; -(-1)
+        ("wgangp", -3.0, 1.0),
     ],
 )
 def test_adversarial_losses_have_their_known_values(
@@ -50,7 +59,8 @@ def test_hinge_margin_counts_only_inside_the_margin() -> None:
 
 
 def test_unknown_gan_mode_names_the_allowed_values() -> None:
-    with pytest.raises(ConfigError, match=r"model.gan_mode='wgan' .* vanilla, lsgan, hinge"):
+    allowed = r"model.adversarial.mode='wgan' .* vanilla, lsgan, hinge, wgangp"
+    with pytest.raises(ConfigError, match=allowed):
         AdversarialLoss("wgan")
 
 
@@ -88,3 +98,33 @@ def test_image_pool_returns_history_in_the_query_dtype() -> None:
     torch.manual_seed(0)
     mixed = pool.query(torch.ones(20, 3, dtype=torch.bfloat16))
     assert mixed.dtype == torch.bfloat16 and (mixed == 0).any()
+
+
+def test_gradient_penalty_matches_a_direct_autograd_computation() -> None:
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(12, 4), nn.Tanh(), nn.Linear(4, 1))
+    real, fake = torch.randn(3, 3, 2, 2), torch.randn(3, 3, 2, 2)
+    torch.manual_seed(1)
+    penalty = gradient_penalty(critic, real, fake)
+    torch.manual_seed(1)
+    epsilon = torch.rand(3, 1, 1, 1)
+    expected = 0.0
+    for i in range(3):
+        x = (epsilon[i] * real[i] + (1 - epsilon[i]) * fake[i]).unsqueeze(0).requires_grad_()
+        (grad,) = torch.autograd.grad(critic(x).sum(), x)
+        expected += (grad.norm() - 1) ** 2 / 3
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-5)
+    penalty.backward()
+    assert critic[1].weight.grad is not None  # it trains D (create_graph)
+
+
+def test_r1_penalty_matches_a_direct_autograd_computation() -> None:
+    # D(x) = Σ w·x² has ∇D = 2w·x, so R1 = mean over samples of Σ (2w·x)².
+    weight = torch.tensor([0.5, -1.0, 2.0]).view(1, 3, 1, 1)
+
+    def discriminator(x: torch.Tensor) -> torch.Tensor:
+        return (weight * x.pow(2)).flatten(1).sum(1)
+
+    real = torch.randn(4, 3, 2, 2)
+    expected = (2 * weight * real).pow(2).flatten(1).sum(1).mean()
+    assert r1_penalty(discriminator, real).item() == pytest.approx(expected.item(), rel=1e-6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from style_gan.nets.layers import conv_bias, norm_layer
+from style_gan.nets.layers import conv_bias, norm_layer, with_spectral_norm
 
 
 class PatchDiscriminator(nn.Module):
@@ -13,7 +13,9 @@ class PatchDiscriminator(nn.Module):
 
     n_layers=3 (the default "basic" D, 2.765 M params at base_channels=64) sees 70x70 patches;
     each extra layer roughly doubles the receptive field. Outputs raw logits (B, 1, h, w): the
-    adversarial loss decides how to squash them.
+    adversarial loss decides how to squash them. ``spectral_norm`` normalises every conv
+    (usually with ``norm=none``; with ``wgangp`` avoid ``batch``, which couples the samples
+    the gradient penalty treats one by one).
     """
 
     def __init__(
@@ -22,6 +24,7 @@ class PatchDiscriminator(nn.Module):
         base_channels: int = 64,
         n_layers: int = 3,
         norm: str = "instance",
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         bias = conv_bias(norm)
@@ -41,6 +44,8 @@ class PatchDiscriminator(nn.Module):
             channels = next_channels
         layers.append(nn.Conv2d(channels, 1, 4, stride=1, padding=1))
         self.model = nn.Sequential(*layers)
+        if spectral_norm:
+            with_spectral_norm(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4:

@@ -1,0 +1,99 @@
+"""The shared stabilisers: DiffAugment, the Adversarial node's penalties, EMA, spectral norm."""
+
+import pytest
+import torch
+from torch import nn
+
+from style_gan.adversarial import Adversarial
+from style_gan.augment import DiffAugment, color, cutout, translation
+from style_gan.errors import ConfigError
+from style_gan.nets.discriminators import PatchDiscriminator
+from style_gan.nets.ema import ModelEMA
+from style_gan.nets.init import init_weights
+
+
+def test_diff_augment_is_differentiable_and_keeps_shapes() -> None:
+    x = torch.randn(4, 3, 16, 16, requires_grad=True)
+    y = DiffAugment("color,translation,cutout")(x)
+    assert y.shape == x.shape
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_translation_shifts_whole_pixels_and_fills_zeros() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(8, 3, 16, 16) + 1  # no zeros of its own
+    y = translation(x)
+    for original, shifted in zip(x, y, strict=True):
+        kept = shifted[shifted != 0]
+        # Every kept value is an original pixel value; at most 2 px (1/8 of 16) per side lost.
+        assert torch.isin(kept, original).all()
+        assert kept.numel() >= 3 * 14 * 14
+
+
+def test_cutout_zeroes_at_most_a_quarter_of_the_image() -> None:
+    y = cutout(torch.ones(16, 3, 16, 16))
+    zero_fraction = (y == 0).float().mean(dim=(1, 2, 3))
+    assert (zero_fraction > 0).all() and (zero_fraction <= 0.25).all()
+
+
+def test_color_changes_a_pair_of_images_alike() -> None:
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 8, 8)
+    pair = torch.cat([image, image], dim=1)  # a conditional D's (x, y) with x == y
+    augmented = color(pair)
+    assert torch.allclose(augmented[:, :3], augmented[:, 3:])
+
+
+def test_unknown_diff_augment_op_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"unknown op.*blur.*color, translation, cutout"):
+        DiffAugment("color,blur")
+
+
+def test_r1_is_applied_lazily_and_scaled_by_its_interval() -> None:
+    torch.manual_seed(0)
+    d = PatchDiscriminator(base_channels=4, n_layers=1)
+    real, fake = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
+    adversarial = Adversarial("lsgan", r1_gamma=2.0, r1_interval=4)
+    plain = Adversarial("lsgan")
+    loss_on, terms_on = adversarial.discriminator_loss(d, real, fake, batch_idx=8)
+    loss_off, terms_off = adversarial.discriminator_loss(d, real, fake, batch_idx=9)
+    base, _ = plain.discriminator_loss(d, real, fake, batch_idx=8)
+    assert set(terms_on) == {"r1"} and not terms_off
+    assert loss_off.item() == pytest.approx(base.item())
+    # γ/2 · interval · R1 = 2/2 · 4 · R1
+    assert (loss_on - base).item() == pytest.approx(4 * terms_on["r1"].item(), rel=1e-5)
+
+
+def test_wgangp_adds_the_gradient_penalty_with_its_weight() -> None:
+    d = PatchDiscriminator(base_channels=4, n_layers=1, norm="none")
+    real, fake = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
+    loss, terms = Adversarial("wgangp", gp_weight=10.0).discriminator_loss(d, real, fake, 0)
+    wasserstein = d(fake).mean() - d(real).mean()
+    assert (loss - wasserstein).item() == pytest.approx(10 * terms["gp"].item(), rel=1e-4)
+
+
+def test_ema_tracks_the_live_weights_with_its_decay() -> None:
+    live = nn.Linear(2, 2)
+    ema = ModelEMA(live, decay=0.9)
+    before = ema.module.weight.clone()
+    with torch.no_grad():
+        live.weight.add_(1.0)
+    ema.update(live)
+    assert torch.allclose(ema.module.weight, 0.9 * before + 0.1 * live.weight)
+    assert not any(p.requires_grad for p in ema.parameters())
+    assert not ema.train().module.training
+
+
+def test_spectral_norm_keeps_init_and_bounds_each_layer() -> None:
+    torch.manual_seed(0)
+    d = init_weights(PatchDiscriminator(base_channels=4, n_layers=2, spectral_norm=True))
+    convs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    # init_weights reached the raw weights: N(0, 0.02²), not PyTorch's default init.
+    raw = convs[1].parametrizations.weight.original
+    assert raw.std().item() == pytest.approx(0.02, rel=0.2)
+    for _ in range(20):  # power iterations run in training forwards
+        d(torch.randn(1, 3, 32, 32))
+    for conv in convs:
+        sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
+        assert sigma.item() == pytest.approx(1.0, abs=0.05)
