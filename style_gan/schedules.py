@@ -7,7 +7,8 @@ class LinearDecay:
     """1.0 for ``constant_epochs``, then linearly down over ``decay_epochs`` (CycleGAN).
 
     multiplier(e) = 1 - max(0, e + 1 - constant_epochs) / (decay_epochs + 1), for the epoch e
-    that is about to start (0-based), so the last decay epoch still trains at a small rate.
+    that is about to start (0-based), so the last decay epoch still trains at a small rate;
+    0 after that (a run longer than the schedule must not get a negative rate).
     ``decay_epochs`` 0 = constant rate.
     """
 
@@ -23,4 +24,4 @@ class LinearDecay:
     def __call__(self, epoch: int) -> float:
         if self.decay_epochs == 0:
             return 1.0
-        return 1.0 - max(0, epoch + 1 - self.constant_epochs) / (self.decay_epochs + 1)
+        return max(0.0, 1.0 - max(0, epoch + 1 - self.constant_epochs) / (self.decay_epochs + 1))

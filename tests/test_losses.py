@@ -90,6 +90,8 @@ def test_linear_decay_matches_cyclegan_schedule() -> None:
     assert schedule(100) == pytest.approx(1 - 1 / 101)
     assert schedule(199) == pytest.approx(1 / 101)
     assert LinearDecay(5, 0)(50) == 1.0
+    # Past the schedule (a longer run): rate 0, never negative.
+    assert schedule(200) == 0.0 and schedule(500) == 0.0
 
 
 def test_image_pool_returns_history_in_the_query_dtype() -> None:
