@@ -1,0 +1,163 @@
+"""Do the methods learn? Each trains for the same number of batches on the demo data, then is
+scored against the demo's known ground truth on held-out photos, next to the identity.
+
+The demo's style is a known function (``style_gan.data.demo.ink_print``), so ``testB/x.png``
+is the true stylisation of ``testA/x.png``. For every method: L1, PSNR and SSIM of
+``translate(batch)`` against that truth, and training images/s; the identity row scores the
+content image itself. A method that does not beat the identity has not learnt the style.
+Each method is built from the project's configs exactly as ``style-gan-train model=NAME``
+would (the demo experiment's sizes for it), with one change: a constant learning rate, so
+every method trains for the same number of batches at its full rate. pix2pix is trained on
+the true pairs and is the supervised reference, not a competitor of the unpaired methods.
+
+    python benchmarks/methods_vs_identity.py --batches 300
+    python benchmarks/methods_vs_identity.py --batches 50 --methods cyclegan cut
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
+
+from style_gan.cli import CONFIG_DIR
+from style_gan.methods.base import GanMethod
+from style_gan.ranges import to_unit_range
+
+METHODS = ("cyclegan", "cut", "fastcut", "exemplar", "pix2pix")
+
+
+class TrainTimer(L.Callback):
+    """Wall time spent in training batches (G and D phases), after ``warmup`` batches."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.seconds = 0.0
+        self.images = 0
+        self._start = 0.0
+
+    def on_train_batch_start(self, trainer: L.Trainer, module: Any, batch: Any, idx: int) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, module: Any, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        if trainer.global_step // module.optimizer_steps_per_batch > self.warmup:
+            self.seconds += time.perf_counter() - self._start
+            self.images += batch["content"].shape[0]
+
+
+def score(model: GanMethod | None, loader: Any) -> dict[str, float]:
+    """Mean L1 (on [-1, 1]), PSNR and SSIM (on [0, 1]) against the true stylisation; the
+    identity when ``model`` is None."""
+    totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
+    count = 0
+    with torch.no_grad():
+        for batch in loader:
+            output = batch["content"] if model is None else model.translate(batch)
+            target = batch["target"]
+            n = target.shape[0]
+            totals["l1"] += (output - target).abs().mean().item() * n
+            fake, real = to_unit_range(output).clamp(0, 1), to_unit_range(target)
+            totals["psnr"] += peak_signal_noise_ratio(fake, real, data_range=1.0).item() * n
+            totals["ssim"] += (
+                structural_similarity_index_measure(fake, real, data_range=1.0).item() * n
+            )
+            count += n
+    return {k: v / count for k, v in totals.items()}
+
+
+def run_method(name: str, args: argparse.Namespace, work: Path) -> dict[str, float]:
+    """Train ``name`` for ``args.batches`` batches on the demo; its scores and images/s."""
+    overrides = [
+        f"model={name}",
+        f"data.image_size={args.image_size}",
+        f"paths.root_dir={work}",
+        f"paths.data_dir={args.data_dir or work / 'data'}",
+        "model.lr_decay_epochs=0",
+    ]
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    L.seed_everything(args.seed, workers=True)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    model: GanMethod = hydra.utils.instantiate(cfg.model)
+    timer = TrainTimer(warmup=2)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=-1,
+        max_steps=args.batches * model.optimizer_steps_per_batch,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
+    )
+    trainer.fit(model, datamodule=datamodule)
+    model.eval()
+    scores = score(model, datamodule.test_dataloader())
+    scores["images_per_s"] = timer.images / timer.seconds if timer.seconds else float("nan")
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a demo data folder")
+    args = parser.parse_args()
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore")
+    print(
+        f"machine: {platform.processor() or platform.machine()}  torch {torch.__version__}  "
+        f"threads {torch.get_num_threads()}  batches {args.batches}  image {args.image_size}px"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rows = {name: run_method(name, args, work) for name in args.methods}
+        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(
+                "train",
+                overrides=[
+                    f"data.image_size={args.image_size}",
+                    f"paths.data_dir={args.data_dir or work / 'data'}",
+                ],
+            )
+        datamodule = hydra.utils.instantiate(cfg.data)
+        datamodule.setup("test")
+        identity = score(None, datamodule.test_dataloader())
+    print(
+        f"{'method':<10} {'L1 ↓':>7} {'PSNR dB ↑':>10} {'SSIM ↑':>7} {'images/s':>9}  vs identity"
+    )
+    print(
+        f"{'identity':<10} {identity['l1']:7.4f} {identity['psnr']:10.2f} {identity['ssim']:7.4f}"
+    )
+    for name, row in rows.items():
+        verdict = (
+            "beats" if row["l1"] < identity["l1"] and row["psnr"] > identity["psnr"] else "NOT"
+        )
+        print(
+            f"{name:<10} {row['l1']:7.4f} {row['psnr']:10.2f} {row['ssim']:7.4f} "
+            f"{row['images_per_s']:9.2f}  {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()
