@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -18,8 +18,8 @@ class Adversarial(nn.Module):
     """How a generator and its discriminator D play, as one config node ``model.adversarial``.
 
     ``mode``: vanilla | lsgan | hinge | wgangp (see :class:`AdversarialLoss`).
-    ``diff_augment``: a DiffAugment policy such as ``color,translation,cutout`` applied to every
-    image D sees, real or fake (None = off). ``gp_weight``: λ of WGAN-GP's gradient penalty,
+    ``diff_augment``: a DiffAugment policy such as ``[color, translation, cutout]`` applied to
+    every image D sees, real or fake (None = off). ``gp_weight``: λ of WGAN-GP's gradient penalty,
     used in ``wgangp`` mode only (10 in the paper). ``r1_gamma``: γ of the R1 penalty
     γ/2·E‖∇D(x_real)‖² (0 = off), computed lazily every ``r1_interval`` batches and scaled by
     the interval so its average strength does not change (StyleGAN2's lazy regularisation).
@@ -28,7 +28,7 @@ class Adversarial(nn.Module):
     def __init__(
         self,
         mode: str = "lsgan",
-        diff_augment: str | None = None,
+        diff_augment: Sequence[str] | str | None = None,
         gp_weight: float = 10.0,
         r1_gamma: float = 0.0,
         r1_interval: int = 16,

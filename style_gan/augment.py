@@ -9,6 +9,8 @@ colour change and one shift for the whole pair, keeping x and y aligned.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -65,17 +67,19 @@ OPS = {"color": color, "translation": translation, "cutout": cutout}
 
 
 class DiffAugment(nn.Module):
-    """The ops named in ``policy`` (a comma-separated subset of color, translation, cutout,
-    applied in that order); an empty policy is the identity."""
+    """The ops named in ``policy``, applied in the order given: a subset of color,
+    translation, cutout, as a list or a comma-separated string; an empty policy is the
+    identity."""
 
-    def __init__(self, policy: str = "color,translation,cutout") -> None:
+    def __init__(self, policy: str | Sequence[str] = POLICIES) -> None:
         super().__init__()
-        self.policy = [name.strip() for name in policy.split(",") if name.strip()]
+        names = policy.split(",") if isinstance(policy, str) else policy
+        self.policy = [str(name).strip() for name in names if str(name).strip()]
         unknown = [name for name in self.policy if name not in OPS]
         if unknown:
             raise ConfigError(
-                f"diff_augment policy {policy!r} has unknown op(s) {', '.join(unknown)}; "
-                f"use a comma-separated subset of {', '.join(POLICIES)}"
+                f"diff_augment policy has unknown op(s) {', '.join(unknown)}; "
+                f"use a subset of [{', '.join(POLICIES)}]"
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

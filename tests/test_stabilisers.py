@@ -1,15 +1,21 @@
 """The shared stabilisers: DiffAugment, the Adversarial node's penalties, EMA, spectral norm."""
 
+import math
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 from style_gan.adversarial import Adversarial
 from style_gan.augment import DiffAugment, color, cutout, translation
+from style_gan.cli import CONFIG_DIR
 from style_gan.errors import ConfigError
 from style_gan.nets.discriminators import PatchDiscriminator
 from style_gan.nets.ema import ModelEMA
 from style_gan.nets.init import init_weights
+from style_gan.train import train
+from tests.conftest import FAST_TRAINER, compose_config
 
 
 def test_diff_augment_is_differentiable_and_keeps_shapes() -> None:
@@ -46,8 +52,11 @@ def test_color_changes_a_pair_of_images_alike() -> None:
 
 
 def test_unknown_diff_augment_op_is_named() -> None:
-    with pytest.raises(ConfigError, match=r"unknown op.*blur.*color, translation, cutout"):
+    allowed = r"unknown op.*blur; use a subset of \[color, translation, cutout\]"
+    with pytest.raises(ConfigError, match=allowed):
         DiffAugment("color,blur")
+    with pytest.raises(ConfigError, match=allowed):
+        DiffAugment(["color", "blur"])
 
 
 def test_r1_is_applied_lazily_and_scaled_by_its_interval() -> None:
@@ -97,3 +106,43 @@ def test_spectral_norm_keeps_init_and_bounds_each_layer() -> None:
     for conv in convs:
         sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
         assert sigma.item() == pytest.approx(1.0, abs=0.05)
+
+
+ALL_SWITCHES = [
+    "model.adversarial.mode=wgangp",
+    "model.adversarial.r1_gamma=1.0",
+    "model.adversarial.r1_interval=1",
+    "model.adversarial.diff_augment=[color,translation,cutout]",
+    "model.discriminator.spectral_norm=true",
+    "model.discriminator.norm=none",
+    "model.optimizer_d.lr=0.0004",
+    "model.optimizer_g.lr=0.0001",
+    "model.ema_decay=0.9",
+]
+
+
+@pytest.mark.parametrize("model", sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml")))
+def test_every_method_trains_with_every_stabiliser_switched_on(
+    model: str, tmp_path: Path, data_dir: Path
+) -> None:
+    run = tmp_path / "run"
+    cfg = compose_config(
+        "train",
+        [
+            *FAST_TRAINER,
+            "trainer.limit_train_batches=1",
+            "trainer.limit_val_batches=0",
+            f"model={model}",
+            "data.batch_size=2",
+            "metrics=none",
+            *ALL_SWITCHES,
+        ],
+        run,
+        data_dir,
+    )
+    metrics = train(cfg)
+    assert {"train/d_gp", "train/d_r1"} <= set(metrics)
+    assert all(math.isfinite(metrics[k]) for k in ("train/g", "train/d", "train/d_gp"))
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert any("ema" in key for key in state), "the EMA generator is in the checkpoint"
+    assert any(key.endswith("parametrizations.weight.original") for key in state)
