@@ -22,6 +22,7 @@ def options(group: str) -> list[str]:
 def compose_with(override: str, tmp_path: Path) -> DictConfig:
     extra = {
         "data=unpaired": ["data.root=/datasets/somewhere"],
+        "data=paired": ["data.root=/datasets/somewhere"],
         # No GPU here or in CI: build everything else the gpu config sets.
         "trainer=gpu": ["trainer.accelerator=cpu"],
     }.get(override, [])

@@ -20,9 +20,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch.utils.data import Dataset
 
 from style_gan.data.datamodule import UnpairedDataModule
+from style_gan.data.unpaired import UnpairedImageDataset
 from style_gan.errors import DataError
+from style_gan.ranges import to_unit_range
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +149,33 @@ def make_demo_dataset(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+class InkTargets(Dataset):
+    """Training items of ``dataset`` plus ``target``: the exact ink print of their content.
+
+    :func:`ink_print` is local (a 3x3 Sobel), so it commutes with the crop and flip the content
+    went through: the target is the same ground truth testB holds for testA. Paired methods
+    (pix2pix) train on it; unpaired ones ignore it.
+    """
+
+    def __init__(self, dataset: UnpairedImageDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
+        item = self.dataset[index]
+        # ink_print works in [0, 1]; back to [-1, 1] as x · 2 - 1.
+        item["target"] = ink_print(to_unit_range(item["content"].unsqueeze(0)))[0] * 2 - 1
+        return item
+
+
 class DemoDataModule(UnpairedDataModule):
-    """The demo dataset, generated into ``root`` on first use; no download needed."""
+    """The demo dataset, generated into ``root`` on first use; no download needed.
+
+    Training items also carry ``target``, the ink print of their content (see
+    :class:`InkTargets`); evaluation items carry testB as ``target``.
+    """
 
     def __init__(
         self,
@@ -182,3 +210,9 @@ class DemoDataModule(UnpairedDataModule):
             )
         log.info("generating the demo dataset in %s", self.root)
         make_demo_dataset(self.root, self.image_size)
+
+    def _dataset(
+        self, content_dir: Path, style_dir: Path, train: bool
+    ) -> UnpairedImageDataset | InkTargets:
+        dataset = super()._dataset(content_dir, style_dir, train)
+        return InkTargets(dataset) if train else dataset
