@@ -151,3 +151,13 @@ def test_demo_training_items_carry_the_ink_print_of_their_content(data_dir) -> N
     )
     batch = next(iter(data.train_dataloader()))
     assert batch["target"].shape == batch["content"].shape == (2, 3, 32, 32)
+
+
+def test_a_pair_that_fails_to_decode_is_skipped_with_a_warning(tmp_path, caplog) -> None:
+    root = write_aligned(tmp_path / "pairs")
+    damaged = root / "B" / "train" / "001.png"
+    damaged.write_bytes(damaged.read_bytes()[:-200])  # header intact, pixel data cut off
+    dataset = datamodule(root).datasets["train"]
+    item = dataset[1]
+    assert item["content_path"].endswith("002.png")
+    assert "skipping unreadable pair 001.png" in caplog.text

@@ -57,14 +57,25 @@ class PairedImageDataset(Dataset):
         return len(self.pairs)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | str]:
-        a_path, b_path = self.pairs[index]
-        a, b = self._load_pair(a_path, b_path)
+        a_path, b_path, (a, b) = self._decodable_pair(index)
         # One call, one draw of the random crop and flip for both images.
         a, b = (x.as_subclass(torch.Tensor) for x in self.transform(a, b))
         a_name, b_name = str(a_path), str(b_path or a_path)
         if self.direction == "BtoA":
             a, b, a_name, b_name = b, a, b_name, a_name
         return {"content": a, "style": b, "target": b, "content_path": a_name, "style_path": b_name}
+
+    def _decodable_pair(
+        self, index: int
+    ) -> tuple[Path, Path | None, tuple[Image.Image, Image.Image]]:
+        """The pair at ``index``; a pair that fails to decode is skipped for the next."""
+        for offset in range(len(self.pairs)):
+            a_path, b_path = self.pairs[(index + offset) % len(self.pairs)]
+            try:
+                return a_path, b_path, self._load_pair(a_path, b_path)
+            except OSError as error:
+                log.warning("skipping unreadable pair %s (%s)", a_path.name, error)
+        raise DataError(f"none of the {len(self.pairs)} image pairs could be decoded")
 
     @staticmethod
     def _load_pair(a_path: Path, b_path: Path | None) -> tuple[Image.Image, Image.Image]:
