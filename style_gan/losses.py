@@ -93,3 +93,45 @@ def cycle_loss(reconstructed: torch.Tensor, original: torch.Tensor) -> torch.Ten
 def identity_loss(mapped: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
     """Identity ‖G(y) - y‖₁ for y already in G's target domain; keeps colours (Taigman et al.)."""
     return F.l1_loss(mapped, original)
+
+
+class PatchNCELoss(nn.Module):
+    """PatchNCE (Park et al. 2020, CUT): each output patch should match the input patch at the
+    same location rather than the other sampled locations of the same image.
+
+    For a query q (an output-image patch feature), its positive k⁺ (the input-image feature at
+    the same location) and the negatives k⁻ (the input features at the other N - 1 sampled
+    locations of that image), all L2-normalised, with temperature τ:
+
+        ℓ = -log[exp(q·k⁺/τ) / (exp(q·k⁺/τ) + Σ_{k⁻} exp(q·k⁻/τ))]
+
+    i.e. an (N)-way cross-entropy over the logits q·k/τ with the positive at index 0. Negatives
+    come from the same image only (CUT's default, nce_includes_all_negatives_from_minibatch
+    False). The keys are detached: gradients reach G and the projection head through q only.
+    ``forward`` returns ℓ averaged over all patches of all images.
+    """
+
+    def __init__(self, temperature: float = 0.07) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f"PatchNCE temperature must be > 0, got {temperature}; CUT uses 0.07")
+        self.temperature = temperature
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        """``query``, ``key``: (B, N, C) features of N locations per image, row i of ``key``
+        at the same location as row i of ``query``."""
+        if query.ndim != 3 or query.shape != key.shape:
+            raise ValueError(
+                f"PatchNCELoss needs query and key of the same (B, N, C) shape, got "
+                f"{tuple(query.shape)} and {tuple(key.shape)}"
+            )
+        query, key = query.float(), key.detach().float()
+        # (B, N, N): similarity of every query to every key of its own image.
+        logits = torch.bmm(query, key.transpose(1, 2)) / self.temperature
+        positive = logits.diagonal(dim1=1, dim2=2).unsqueeze(-1)  # (B, N, 1)
+        # The diagonal is the positive; as a negative it is excluded (exp(-inf) = 0).
+        eye = torch.eye(logits.shape[1], dtype=torch.bool, device=logits.device)
+        negatives = logits.masked_fill(eye, float("-inf"))
+        logits = torch.cat([positive, negatives], dim=-1).flatten(0, 1)  # (B·N, 1 + N)
+        target = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
+        return F.cross_entropy(logits, target)

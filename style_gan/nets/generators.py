@@ -5,9 +5,12 @@ Both map (B, in_channels, H, W) in [-1, 1] to (B, out_channels, H, W) in [-1, 1]
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
+from style_gan.errors import ConfigError
 from style_gan.nets.layers import conv_bias, norm_layer
 
 
@@ -89,6 +92,42 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_divisible(x, 4, type(self).__name__)
         return self.model(x)
+
+    def encode(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+        """The activations after ``self.model[i]`` for each i in ``layers`` (in that order),
+        running the network only as far as the deepest one (CUT's PatchNCE features; with 9
+        blocks, layers 0, 4, 8, 12, 16 are the padded input pixels, the two downsampling
+        stages and the outputs of residual blocks 3 and 7)."""
+        _check_divisible(x, 4, type(self).__name__)
+        wanted = set(self._check_layers(layers))
+        found: dict[int, torch.Tensor] = {}
+        for index, layer in enumerate(self.model[: max(wanted) + 1]):
+            # An in-place ReLU would overwrite the activation kept from the layer before it.
+            x = torch.relu(x) if isinstance(layer, nn.ReLU) and index - 1 in wanted else layer(x)
+            if index in wanted:
+                found[index] = x
+        return [found[index] for index in layers]
+
+    def feature_channels(self, layers: Sequence[int]) -> list[int]:
+        """Channel counts of ``encode(x, layers)``, from a dry run on one small input (in eval
+        mode, so BatchNorm statistics stay as they are)."""
+        first_conv = next(m for m in self.model if isinstance(m, nn.Conv2d))
+        probe = torch.zeros(1, first_conv.in_channels, 16, 16, device=first_conv.weight.device)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return [feature.shape[1] for feature in self.encode(probe, layers)]
+        finally:
+            self.train(was_training)
+
+    def _check_layers(self, layers: Sequence[int]) -> Sequence[int]:
+        if not layers or any(not 0 <= i < len(self.model) for i in layers):
+            raise ConfigError(
+                f"encoder layers {list(layers)} must be a non-empty list of indices in "
+                f"[0, {len(self.model) - 1}] of the generator's layers (CUT: [0, 4, 8, 12, 16])"
+            )
+        return layers
 
 
 class UnetSkipBlock(nn.Module):
