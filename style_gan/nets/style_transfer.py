@@ -195,6 +195,13 @@ class StyleDecoder(nn.Module):
             nn.Linear(mlp_dim, sum(self.param_widths)),
         )
 
+    def reset_style_output(self) -> None:
+        """Zero the MLP's last layer: every γ = 1, β = 0, so the decoder starts as plain instance
+        norm whatever the style code (random (γ, β) of a fresh MLP make colour noise); call
+        after any weight initialisation."""
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
     def adain_params(self, style_code: torch.Tensor) -> list[torch.Tensor]:
         """The MLP's output split into [γ_1, β_1, γ_2, β_2, ...], each (B, C_l)."""
         params = list(torch.split(self.mlp(style_code), self.param_widths, dim=1))
