@@ -12,6 +12,7 @@ the true pairs and is the supervised reference, not a competitor of the unpaired
 
     python benchmarks/methods_vs_identity.py --batches 300
     python benchmarks/methods_vs_identity.py --batches 50 --methods cyclegan cut
+    python benchmarks/methods_vs_identity.py --methods cut --overrides model.ema_decay=0.99
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def run_method(name: str, args: argparse.Namespace, work: Path) -> dict[str, flo
         f"paths.root_dir={work}",
         f"paths.data_dir={args.data_dir or work / 'data'}",
         "model.lr_decay_epochs=0",
+        *args.overrides,
     ]
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
@@ -122,6 +124,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a demo data folder")
+    parser.add_argument(
+        "--overrides", nargs="*", default=[], help="config overrides for every method"
+    )
     args = parser.parse_args()
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
