@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from style_gan.data.images import scan_image_folder
 from style_gan.data.transforms import image_transform
@@ -15,12 +15,12 @@ from style_gan.errors import DataError
 LAYOUT = "trainA/ trainB/ (and testA/ testB/, optionally valA/ valB/)"
 
 
-class UnpairedDataModule(L.LightningDataModule):
-    """Content domain A and style domain B from ``root/{train,val,test}{A,B}``.
+class ImageFolderDataModule(L.LightningDataModule):
+    """What the folder-based data modules share: the root check, the transforms and the
+    loaders. Subclasses name their ``layout`` and build ``datasets`` by split in
+    ``_find_splits``; a missing split gives no loader (``[]``), so that stage is skipped."""
 
-    Validation uses ``valA/valB`` when present, else ``testA/testB`` (the CycleGAN layout has
-    no validation split); without either, validation is skipped.
-    """
+    layout_help = ""
 
     def __init__(
         self,
@@ -36,7 +36,7 @@ class UnpairedDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if not str(root).strip():
-            raise DataError(f"data.root is empty; set it to a folder with {LAYOUT}")
+            raise DataError(f"data.root is empty; set it to a folder with {self.layout_help}")
         self.root = Path(root)
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
@@ -46,36 +46,19 @@ class UnpairedDataModule(L.LightningDataModule):
         self.preprocess = preprocess
         self.train_transform = image_transform(preprocess, load_size, crop_size, flip, train=True)
         self.eval_transform = image_transform(preprocess, load_size, crop_size, flip, train=False)
-        self.datasets: dict[str, UnpairedImageDataset] = {}
+        self.datasets: dict[str, Dataset] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if not self.root.is_dir():
             raise DataError(
-                f"data.root {self.root} does not exist; point data.root at a folder with {LAYOUT}"
+                f"data.root {self.root} does not exist; point data.root at a folder with "
+                f"{self.layout_help}"
             )
         if not self.datasets:
             self.datasets = self._find_splits()
 
-    def _find_splits(self) -> dict[str, UnpairedImageDataset]:
-        if not all((self.root / f"train{domain}").is_dir() for domain in "AB"):
-            raise DataError(f"data.root {self.root} must hold {LAYOUT}")
-        datasets = {}
-        for split in ("train", "val", "test"):
-            content_dir, style_dir = self.root / f"{split}A", self.root / f"{split}B"
-            if content_dir.is_dir() and style_dir.is_dir():
-                datasets[split] = self._dataset(content_dir, style_dir, train=split == "train")
-        if "val" not in datasets and "test" in datasets:
-            datasets["val"] = datasets["test"]
-        return datasets
-
-    def _dataset(self, content_dir: Path, style_dir: Path, train: bool) -> UnpairedImageDataset:
-        min_size = self.crop_size if self.preprocess == "crop" else None
-        return UnpairedImageDataset(
-            scan_image_folder(content_dir, min_size),
-            scan_image_folder(style_dir, min_size),
-            self.train_transform if train else self.eval_transform,
-            random_pairs=train,
-        )
+    def _find_splits(self) -> dict[str, Dataset]:
+        raise NotImplementedError
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader | list:
         if split not in self.datasets:
@@ -98,3 +81,34 @@ class UnpairedDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader | list:
         return self._loader("test", self.eval_batch_size, shuffle=False)
+
+
+class UnpairedDataModule(ImageFolderDataModule):
+    """Content domain A and style domain B from ``root/{train,val,test}{A,B}``.
+
+    Validation uses ``valA/valB`` when present, else ``testA/testB`` (the CycleGAN layout has
+    no validation split); without either, validation is skipped.
+    """
+
+    layout_help = LAYOUT
+
+    def _find_splits(self) -> dict[str, UnpairedImageDataset]:
+        if not all((self.root / f"train{domain}").is_dir() for domain in "AB"):
+            raise DataError(f"data.root {self.root} must hold {LAYOUT}")
+        datasets = {}
+        for split in ("train", "val", "test"):
+            content_dir, style_dir = self.root / f"{split}A", self.root / f"{split}B"
+            if content_dir.is_dir() and style_dir.is_dir():
+                datasets[split] = self._dataset(content_dir, style_dir, train=split == "train")
+        if "val" not in datasets and "test" in datasets:
+            datasets["val"] = datasets["test"]
+        return datasets
+
+    def _dataset(self, content_dir: Path, style_dir: Path, train: bool) -> UnpairedImageDataset:
+        min_size = self.crop_size if self.preprocess == "crop" else None
+        return UnpairedImageDataset(
+            scan_image_folder(content_dir, min_size),
+            scan_image_folder(style_dir, min_size),
+            self.train_transform if train else self.eval_transform,
+            random_pairs=train,
+        )

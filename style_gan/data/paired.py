@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import lightning as L
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
+from style_gan.data.datamodule import ImageFolderDataModule
 from style_gan.data.images import load_rgb, scan_image_folder
-from style_gan.data.transforms import image_transform
 from style_gan.errors import DataError, check_choice
 
 log = logging.getLogger(__name__)
@@ -129,13 +128,15 @@ def side_by_side_files(folder: Path, min_size: int | None) -> list[tuple[Path, N
     return [(path, None) for path in files]
 
 
-class PairedDataModule(L.LightningDataModule):
+class PairedDataModule(ImageFolderDataModule):
     """Paired data from ``root`` in the aligned or the side-by-side layout (see the module).
 
     ``direction``: AtoB trains A -> B, BtoA the reverse. ``preprocess``/``load_size``/
     ``crop_size``/``flip`` as in :func:`style_gan.data.transforms.image_transform`, applied to
     A and B with the same random parameters.
     """
+
+    layout_help = LAYOUTS
 
     def __init__(
         self,
@@ -150,28 +151,18 @@ class PairedDataModule(L.LightningDataModule):
         num_workers: int = 2,
         pin_memory: bool = False,
     ) -> None:
-        super().__init__()
-        if not str(root).strip():
-            raise DataError(f"data.root is empty; set it to a folder with {LAYOUTS}")
-        self.root = Path(root)
+        super().__init__(
+            root,
+            preprocess,
+            load_size,
+            crop_size,
+            flip,
+            batch_size,
+            eval_batch_size,
+            num_workers,
+            pin_memory,
+        )
         self.direction = check_choice("data.direction", direction, DIRECTIONS)
-        self.preprocess = preprocess
-        self.crop_size = crop_size
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.num_workers = num_workers
-        self.pin_memory = pin_memory
-        self.train_transform = image_transform(preprocess, load_size, crop_size, flip, train=True)
-        self.eval_transform = image_transform(preprocess, load_size, crop_size, flip, train=False)
-        self.datasets: dict[str, PairedImageDataset] = {}
-
-    def setup(self, stage: str | None = None) -> None:
-        if not self.root.is_dir():
-            raise DataError(
-                f"data.root {self.root} does not exist; point it at a folder with {LAYOUTS}"
-            )
-        if not self.datasets:
-            self.datasets = self._find_splits()
 
     def layout(self) -> str:
         """``aligned`` or ``side_by_side``, from the folders present under root."""
@@ -201,25 +192,3 @@ class PairedDataModule(L.LightningDataModule):
             datasets["val"] = datasets["test"]
         log.info("paired data in %s (%s layout): %s", self.root, layout, sorted(datasets))
         return datasets
-
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader | list:
-        if split not in self.datasets:
-            return []
-        return DataLoader(
-            self.datasets[split],
-            batch_size=batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            drop_last=shuffle,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader | list:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader | list:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
