@@ -135,7 +135,10 @@ def test_evaluation_pairs_files_in_sorted_order_and_falls_back_to_test(tmp_path:
         (Path(a).name, Path(b).name)
         for a, b in zip(batch["content_path"], batch["style_path"], strict=True)
     ]
-    assert names == [("000.png", "000.png"), ("001.png", "001.png"), ("002.png", "002.png")]
+    # Same names = a known mapping: style i is content i's answer, so it is the target, and
+    # the style image handed out is the next one.
+    assert names == [("000.png", "001.png"), ("001.png", "002.png"), ("002.png", "000.png")]
+    assert torch.equal(batch["target"][1:], batch["style"][:2])
 
 
 def test_scan_counts_only_usable_images(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from style_gan.cli import root_error
 from style_gan.data.content_style import ContentStyleDataModule
+from style_gan.data.datamodule import UnpairedDataModule
 from style_gan.errors import CheckpointError, ConfigError
 from style_gan.methods.exemplar import ExemplarStyleTransfer
 from style_gan.nets.init import init_weights
@@ -245,20 +246,24 @@ def test_one_step_each_phase_leaves_the_other_network_and_the_feature_net_alone(
     assert trainer.global_step == 2
 
 
-def test_evaluation_never_uses_the_contents_own_target_as_exemplar(config) -> None:
+def test_evaluation_never_uses_the_contents_own_target_as_exemplar(config, tmp_path) -> None:
+    # Folders paired by file name, like the demo's testA/testB: the data hands out another
+    # image as the style exemplar and the true answer as target.
+    root = write_unpaired_layout(tmp_path / "pairs", count=3, size=(32, 32))
+    datamodule = UnpairedDataModule(
+        root, preprocess="resize", load_size=32, crop_size=32, num_workers=0, eval_batch_size=3
+    )
+    datamodule.setup("fit")
+    batch = next(iter(datamodule.val_dataloader()))
+    for content_path, style_path in zip(batch["content_path"], batch["style_path"], strict=True):
+        assert Path(content_path).name != Path(style_path).name
+    assert not torch.equal(batch["style"], batch["target"])
     model: ExemplarStyleTransfer = hydra.utils.instantiate(config().model)
-    content = torch.rand(3, 3, 32, 32) * 2 - 1
-    prints = torch.rand(3, 3, 32, 32) * 2 - 1
-    paired = {"content": content, "style": prints, "target": prints}
-    assert torch.equal(model.exemplar(paired), prints.roll(1, 0))
     with torch.no_grad():
-        assert torch.equal(model.translate(paired), model(content, prints.roll(1, 0)))
-    other = torch.rand(3, 3, 32, 32) * 2 - 1
-    assert torch.equal(model.exemplar({**paired, "style": other}), other)  # already distinct
-    assert torch.equal(model.exemplar({"content": content, "style": other}), other)
-    rows = model.sample_images(paired)
+        assert torch.equal(model.translate(batch), model(batch["content"], batch["style"]))
+    rows = model.sample_images(batch)
     assert list(rows) == ["content", "exemplar", "stylised", "alpha_0.5"]
-    assert all(row.shape == content.shape for row in rows.values())
+    assert all(row.shape == batch["content"].shape for row in rows.values())
 
 
 def test_content_style_data_pairs_evaluation_content_with_another_exemplar(tmp_path) -> None:

@@ -20,11 +20,12 @@ class UnpairedImageDataset(Dataset):
     """Content images from one folder with style-domain images from another.
 
     Training draws the style image at random (torch's RNG, so a run is deterministic per seed
-    once Lightning seeds the workers); evaluation pairs them in sorted order, so folders whose
-    files share names (a ground-truth mapping) line up. One epoch covers the larger folder.
-    Items are ``{"content", "style"}`` tensors plus their ``*_path`` strings. When evaluation
-    folders hold the same file names (a known content -> style mapping, as in the demo's test
-    split), ``paired`` is set and items also carry the style image as ``target``.
+    once Lightning seeds the workers); evaluation pairs them in sorted order. One epoch covers
+    the larger folder. Items are ``{"content", "style"}`` tensors plus their ``*_path``
+    strings. When evaluation folders hold the same file names (a known content -> style
+    mapping, as in the demo's test split), ``paired`` is set: item i then carries style i as
+    ``target`` and style i + 1 (mod n) as ``style``, so no method (an exemplar-guided one
+    above all) is ever handed the true answer as its style image.
     """
 
     def __init__(
@@ -49,7 +50,7 @@ class UnpairedImageDataset(Dataset):
         if self.random_pairs:
             style_index = int(torch.randint(len(self.style_files), ()).item())
         else:
-            style_index = index % len(self.style_files)
+            style_index = (index + self.paired) % len(self.style_files)
         content, content_path = self._load(self.content_files, index % len(self.content_files))
         style, style_path = self._load(self.style_files, style_index)
         item = {
@@ -59,7 +60,7 @@ class UnpairedImageDataset(Dataset):
             "style_path": str(style_path),
         }
         if self.paired:
-            item["target"] = style
+            item["target"], _ = self._load(self.style_files, index)
         return item
 
     def _load(self, files: list[Path], index: int) -> tuple[torch.Tensor, Path]:

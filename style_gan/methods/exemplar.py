@@ -18,10 +18,10 @@ L_adv and L_D are those of ``adversarial`` (objective, DiffAugment, gradient pen
 φ never trains: it lives outside the module tree (no optimizer, no checkpoint, no DDP
 wrapper), frozen and in eval mode.
 
-Evaluation uses another image's exemplar: when a batch's ``style`` is its own ``target``
-(the demo data pairs testA/x with testB/x, the true answer), the exemplars are rolled by one
-within the batch, so content i is stylised by the print of content i - 1; scoring against the
-true answer then measures transfer, not copying.
+Evaluation stylises each content image with its batch's ``style`` image. On data with a known
+answer (the demo's testA/x -> testB/x) the data gives another image's print as ``style`` and
+the answer as ``target`` (see :class:`style_gan.data.unpaired.UnpairedImageDataset`), so the
+score measures transfer, not copying.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 from style_gan.adversarial import Adversarial
@@ -112,8 +111,6 @@ class ExemplarStyleTransfer(GanMethod):
         self.discriminator = init_weights(discriminator(), init_type, init_gain)
         self.generator_ema = ModelEMA(self.generator, ema_decay) if ema_decay is not None else None
         self.adversarial = adversarial or Adversarial()
-        # The last evaluation exemplars, for a one-image batch whose own exemplar is its target.
-        self._previous_exemplar: torch.Tensor | None = None
 
     @property
     def eval_generator(self) -> StyleTransferGenerator:
@@ -134,34 +131,9 @@ class ExemplarStyleTransfer(GanMethod):
         [-1, 1]; style code α · E_s(style) + (1 - α) · E_s(content)."""
         return self.eval_generator(content, style, alpha)
 
-    def exemplar(self, batch: Batch) -> torch.Tensor:
-        """The style exemplars an evaluation batch is translated with: ``style``, except where
-        it is the batch's own ``target`` (demo data); then rolled by one within the batch, or
-        for a batch of one the previous batch's exemplar."""
-        style = batch["style"].to(self.device)
-        target = batch.get("target")
-        if target is None or target.shape != style.shape:
-            return style
-        own = (style == target.to(self.device)).flatten(1).all(1)
-        if not own.any():
-            return style
-        if style.shape[0] > 1:
-            exemplar = style.roll(1, 0)
-        elif self._previous_exemplar is not None:
-            exemplar = self._previous_exemplar[:1]
-        else:
-            rank_zero_warn(
-                "exemplar transfer: a one-image evaluation batch has only its own target as "
-                "style exemplar, so it is used; use an eval batch size >= 2 (or "
-                "data=content_style) to score transfer from other exemplars"
-            )
-            exemplar = style
-        self._previous_exemplar = style.detach()
-        return exemplar
-
     def translate(self, batch: Batch) -> torch.Tensor:
         """The output a batch is scored on: each content image in its exemplar's style."""
-        return self(batch["content"].to(self.device), self.exemplar(batch))
+        return self(batch["content"].to(self.device), batch["style"].to(self.device))
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         return self.generator.parameters()
@@ -222,7 +194,7 @@ class ExemplarStyleTransfer(GanMethod):
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         content = batch["content"]
-        exemplar = self.exemplar(batch)
+        exemplar = batch["style"].to(self.device)
         fake = self(content, exemplar)
         reconstructed = self(content, exemplar, alpha=0.0)
         loss_content, loss_style = content_and_style_losses(
@@ -250,7 +222,7 @@ class ExemplarStyleTransfer(GanMethod):
         """Named image columns for a sample grid: content, the exemplar, the output at α = 1
         and at α = 0.5 (half-way between the content's own style code and the exemplar's)."""
         content = batch["content"].to(self.device)
-        exemplar = self.exemplar(batch)
+        exemplar = batch["style"].to(self.device)
         return {
             "content": content,
             "exemplar": exemplar,
