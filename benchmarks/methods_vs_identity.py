@@ -35,9 +35,9 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
-from style_gan.cli import CONFIG_DIR
 from style_gan.methods.base import GanMethod
 from style_gan.ranges import to_unit_range
+from style_gan.run.cli import CONFIG_DIR
 
 METHODS = ("cyclegan", "cut", "fastcut", "exemplar", "pix2pix")
 

@@ -33,7 +33,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from train_throughput import cpu_model  # the sibling script, on sys.path when run as one
 
-from style_gan.cli import CONFIG_DIR
+from style_gan.run.cli import CONFIG_DIR
 
 ALL = "[fd_effnet,kid_effnet,semantic,ssim,psnr]"
 

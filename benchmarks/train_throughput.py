@@ -29,7 +29,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader
 
-from style_gan.cli import CONFIG_DIR
+from style_gan.run.cli import CONFIG_DIR
 
 
 class BatchTimer(L.Callback):

@@ -16,12 +16,12 @@ import lightning as L
 import torch
 from omegaconf import DictConfig
 
-from style_gan.checkpoints import read_checkpoint
-from style_gan.cli import CONFIG_DIR, one_line_errors
-from style_gan.errors import CheckpointError, ConfigError, check_choice
-from style_gan.instantiate import check_target_keys, instantiate_group
+from style_gan.errors import ConfigError, check_choice
 from style_gan.methods.base import GanMethod
 from style_gan.metrics.suite import MetricSuite
+from style_gan.run.checkpoints import read_checkpoint, stored_model_config
+from style_gan.run.cli import CONFIG_DIR, one_line_errors
+from style_gan.run.instantiate import check_target_keys, instantiate_group
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,7 @@ log = logging.getLogger(__name__)
 def load_trained_model(ckpt_path: str | Path) -> GanMethod:
     """The model a style_gan checkpoint was trained as, rebuilt from the config it stores."""
     checkpoint = read_checkpoint(ckpt_path)
-    config = checkpoint.get("style_gan_config", {}).get("model")
-    if config is None:
-        raise CheckpointError(
-            f"checkpoint {ckpt_path} stores no style_gan config; it was not written by "
-            "style-gan-train"
-        )
-    model = hydra.utils.instantiate(config)
+    model = hydra.utils.instantiate(stored_model_config(checkpoint, ckpt_path))
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()
 

@@ -12,11 +12,11 @@ import hydra
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
-from style_gan.callbacks import StoreConfig
-from style_gan.checkpoints import check_checkpoint
-from style_gan.cli import CONFIG_DIR, one_line_errors
 from style_gan.errors import ConfigError
-from style_gan.instantiate import check_target_keys, instantiate_group
+from style_gan.run.callbacks import StoreConfig
+from style_gan.run.checkpoints import check_checkpoint
+from style_gan.run.cli import CONFIG_DIR, one_line_errors
+from style_gan.run.instantiate import check_target_keys, instantiate_group
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 from PIL import Image
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-from style_gan.cli import CONFIG_DIR
+from style_gan.nets.vgg import vgg19_features
+from style_gan.run.cli import CONFIG_DIR
 
 # A couple of batches: the real code paths at a fraction of the cost.
 FAST_TRAINER = [
@@ -143,3 +144,11 @@ def write_unpaired_layout(
                 seed = 1000 * split_index + 100 * domain_index + index
                 write_image(root / f"{split}{domain}" / f"{index:03d}.png", size, seed=seed)
     return root
+
+
+def write_vgg_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Random weights for just the layers up to relu4_1, under torchvision's key names."""
+    state = {f"features.{k}": v for k, v in vgg19_features(20).state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return state

@@ -8,7 +8,7 @@ import hydra
 import torch
 from PIL import Image
 
-from style_gan.callbacks import SampleGrid, make_sample_grid
+from style_gan.run.callbacks import SampleGrid, make_sample_grid
 from tests.conftest import bare_trainer
 
 

@@ -9,9 +9,9 @@ import lightning as L
 import pytest
 from omegaconf import DictConfig
 
-from style_gan.cli import CONFIG_DIR
-from style_gan.instantiate import check_target_keys, instantiate_group
 from style_gan.metrics.suite import MetricSuite
+from style_gan.run.cli import CONFIG_DIR
+from style_gan.run.instantiate import check_target_keys, instantiate_group
 from tests.conftest import compose_config
 
 

@@ -16,7 +16,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from style_gan.errors import ConfigError
-from style_gan.losses import PatchNCELoss
+from style_gan.gan.losses import PatchNCELoss
 from style_gan.methods.cut import CUT
 from style_gan.nets.generators import ResnetGenerator
 from style_gan.nets.patch_sampler import PatchSampler

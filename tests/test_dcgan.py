@@ -16,12 +16,12 @@ from omegaconf import DictConfig
 from torch import nn
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
-from style_gan.adversarial import Adversarial
-from style_gan.cli import root_error
 from style_gan.errors import ConfigError
+from style_gan.gan.adversarial import Adversarial
 from style_gan.methods.dcgan import DCGAN
 from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from style_gan.run.cli import root_error
 from style_gan.train import train
 from tests.conftest import FAST_TRAINER, bare_trainer, compose_config
 

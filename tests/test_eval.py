@@ -61,7 +61,7 @@ def test_eval_refuses_a_checkpoint_without_a_stored_config(
     cfg = compose_config(
         "eval", [f"ckpt_path={foreign}", "data.image_size=32"], tmp_path / "e", data_dir
     )
-    with pytest.raises(CheckpointError, match="stores no style_gan config"):
+    with pytest.raises(CheckpointError, match="stores no style_gan model config"):
         evaluate(cfg)
 
 

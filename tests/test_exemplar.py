@@ -15,15 +15,16 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
-from style_gan.cli import root_error
 from style_gan.data.content_style import ContentStyleDataModule
 from style_gan.data.datamodule import UnpairedDataModule
 from style_gan.errors import CheckpointError, ConfigError
+from style_gan.gan.perceptual import content_loss, style_loss
 from style_gan.methods.exemplar import ExemplarStyleTransfer
+from style_gan.nets.feature_networks import EfficientNetLiteMaps
 from style_gan.nets.init import init_weights
 from style_gan.nets.style_transfer import StyleTransferGenerator, adain
-from style_gan.nets.vgg import VGG19_FILE, VGG19_URL, VGG19Features, vgg19_features
-from style_gan.perceptual import EfficientNetLiteMaps, content_loss, style_loss
+from style_gan.nets.vgg import VGG19_FILE, VGG19_URL, VGG19Features
+from style_gan.run.cli import root_error
 from style_gan.train import train
 from tests.conftest import (
     FAST_TRAINER,
@@ -31,6 +32,7 @@ from tests.conftest import (
     compose_config,
     write_image,
     write_unpaired_layout,
+    write_vgg_weights,
 )
 
 SMALL = [
@@ -108,14 +110,6 @@ def test_generator_shapes_and_alpha_interpolates_the_style_code() -> None:
         assert (own - out).abs().mean() > 1e-2
     with pytest.raises(ValueError, match="divisible by 4"):
         g(torch.zeros(1, 3, 30, 32), style[:1])
-
-
-def write_vgg_weights(path: Path) -> dict[str, torch.Tensor]:
-    """Random weights for just the layers up to relu4_1, under torchvision's key names."""
-    state = {f"features.{k}": v for k, v in vgg19_features(20).state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(state, path)
-    return state
 
 
 def test_vgg19_loads_only_the_needed_layers_from_a_weights_file(tmp_path, monkeypatch) -> None:

@@ -8,15 +8,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from style_gan.errors import ConfigError
-from style_gan.image_pool import ImagePool
-from style_gan.losses import (
+from style_gan.gan.image_pool import ImagePool
+from style_gan.gan.losses import (
     AdversarialLoss,
     cycle_loss,
     gradient_penalty,
     identity_loss,
     r1_penalty,
 )
-from style_gan.schedules import LinearDecay
+from style_gan.gan.schedules import LinearDecay
 
 REAL, FAKE = torch.tensor([2.0]), torch.tensor([-1.0])
 

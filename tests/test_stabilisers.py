@@ -7,13 +7,13 @@ import pytest
 import torch
 from torch import nn
 
-from style_gan.adversarial import Adversarial
-from style_gan.augment import DiffAugment, color, cutout, translation
-from style_gan.cli import CONFIG_DIR
 from style_gan.errors import ConfigError
+from style_gan.gan.adversarial import Adversarial
+from style_gan.gan.augment import DiffAugment, color, cutout, translation
 from style_gan.nets.discriminators import PatchDiscriminator
 from style_gan.nets.ema import ModelEMA
 from style_gan.nets.init import init_weights
+from style_gan.run.cli import CONFIG_DIR
 from style_gan.train import train
 from tests.conftest import FAST_TRAINER, compose_config
 

@@ -1,1 +1,4 @@
-"""Datasets, transforms and LightningDataModules for content/style images."""
+"""Image folders, transforms, the LightningDataModules for content/style images, and the demo.
+
+May import: the leaves (errors, ranges, weights).
+"""

@@ -1,11 +1,12 @@
 """Plumbing every GAN method shares: manual optimization with one G and one D optimizer, the
-learning-rate schedule, gradient clipping, and validation metrics. The math of each method
-(its networks, losses and training step) stays in the method's own module."""
+learning-rate schedule, gradient clipping, the generator's weight average (EMA), the generator a
+trained model is used through, and validation metrics. The math of each method (its networks,
+losses and training step) stays in the method's own module."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -13,18 +14,33 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
+from style_gan.errors import ConfigError
+from style_gan.gan.schedules import LinearDecay
 from style_gan.metrics.suite import MetricSuite
-from style_gan.schedules import LinearDecay
+from style_gan.nets.ema import ModelEMA
 
 Batch = dict[str, Any]
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 
+# What the methods receive as built objects: the config that built them is stored with the
+# checkpoint, so they are no hyperparameters.
+INJECTED = ("generator", "discriminator", "optimizer_g", "optimizer_d", "adversarial", "metrics")
+# What an inference generator takes, by GanMethod.generator_input.
+GENERATOR_INPUTS = ("image", "image_and_style", "noise")
+
 
 class GanMethod(L.LightningModule):
-    """Base of the methods: subclasses build their networks, then implement
-    ``generator_parameters``/``discriminator_parameters``, ``training_step`` (G phase, then
-    D phase, each toggle → zero_grad → manual_backward → ``clip`` → step → untoggle),
-    ``translate`` (the output a batch is scored on) and ``sample_images`` (rows for grids).
+    """Base of the methods: subclasses build their networks, call ``keep_ema`` once the
+    generators are initialised, then implement ``generator_parameters``/
+    ``discriminator_parameters``, ``training_step`` (G phase, then D phase, each inside
+    ``with self.toggled_optimizer(opt)`` ending in ``backward_and_step``), ``translate`` (the
+    output a batch is scored on) and ``sample_images`` (rows for grids).
+
+    ``generators`` names, per direction, the attribute holding the generator a trained model
+    is used through (its EMA copy, when kept, is ``<name>_ema``); ``generator_input`` says how
+    it is called: ``image`` G(x), ``image_and_style`` G(content, style, α), ``noise`` G(z).
+    Every constructor argument but the injected objects (``INJECTED``) is saved as a
+    hyperparameter.
 
     ``metrics`` (None = none) are kept out of the module tree: their feature networks belong
     in no checkpoint and no DDP wrapper (torchmetrics syncs their states itself).
@@ -32,6 +48,8 @@ class GanMethod(L.LightningModule):
 
     # Lightning's global_step counts optimizer steps; with G and D that is two per batch.
     optimizer_steps_per_batch = 2
+    generators: ClassVar[dict[str, str]] = {"AB": "generator"}
+    generator_input: ClassVar[str] = "image"
 
     def __init__(
         self,
@@ -42,11 +60,45 @@ class GanMethod(L.LightningModule):
         metrics: MetricSuite | None,
     ) -> None:
         super().__init__()
+        # Collects the arguments of this and the subclass's __init__ (Lightning walks the frames).
+        self.save_hyperparameters(ignore=list(INJECTED))
         self.automatic_optimization = False
         self.optimizer_g = optimizer_g
         self.optimizer_d = optimizer_d
         self.lr_schedule = LinearDecay(lr_constant_epochs, lr_decay_epochs)
         self.__dict__["metrics"] = metrics
+
+    def keep_ema(self, decay: float | None) -> None:
+        """Keep an exponential moving average ``<name>_ema`` of each generator in
+        ``generators`` (``decay`` None = off); it validates, samples and is what a trained model
+        is used through."""
+        for name in self.generators.values():
+            ema = None if decay is None else ModelEMA(getattr(self, name), decay)
+            setattr(self, f"{name}_ema", ema)
+
+    def update_ema(self) -> None:
+        """Move each kept average towards its live generator (after G's step)."""
+        for name in self.generators.values():
+            ema = getattr(self, f"{name}_ema")
+            if ema is not None:
+                ema.update(getattr(self, name))
+
+    def inference_generator(self, direction: str = "AB") -> nn.Module:
+        """The generator a trained model is used through for ``direction`` (AB, or BA where a
+        method has one): the EMA weights when kept, else the live ones."""
+        if direction not in self.generators:
+            raise ConfigError(
+                f"direction={direction!r} is not available for {type(self).__name__}; "
+                f"choose one of: {', '.join(self.generators)}"
+            )
+        name = self.generators[direction]
+        ema = getattr(self, f"{name}_ema", None)
+        return getattr(self, name) if ema is None else ema.module
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> torch.Tensor:
+        """The trained model's output: the AB inference generator on ``inputs`` (see
+        ``generator_input``), images in [-1, 1]."""
+        return self.inference_generator()(*inputs, **kwargs)
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         raise NotImplementedError
@@ -55,8 +107,9 @@ class GanMethod(L.LightningModule):
         raise NotImplementedError
 
     def translate(self, batch: Batch) -> torch.Tensor:
-        """The images a batch is scored on by metrics and evaluation, in [-1, 1]."""
-        raise NotImplementedError
+        """The images a batch is scored on by metrics and evaluation, in [-1, 1]: by default
+        its content images through the AB generator."""
+        return self(batch["content"])
 
     def configure_optimizers(self) -> Any:
         opt_g = self.optimizer_g(self.generator_parameters())
@@ -67,13 +120,18 @@ class GanMethod(L.LightningModule):
         ]
         return [opt_g, opt_d], schedulers
 
-    def clip(self, optimizer: Any) -> None:
-        """Clip the phase's gradients to ``hparams.gradient_clip_norm`` (None = no clipping)."""
+    def backward_and_step(self, optimizer: Any, loss: torch.Tensor) -> None:
+        """One phase's update, inside ``with self.toggled_optimizer(optimizer)``: zero_grad →
+        manual_backward → clip to ``hparams.gradient_clip_norm`` (None = no clipping) → step.
+        Through Lightning's calls, so precision plugins and DDP see every step."""
+        optimizer.zero_grad()
+        self.manual_backward(loss)
         max_norm = self.hparams.get("gradient_clip_norm")
         if max_norm is not None:
             self.clip_gradients(
                 optimizer, gradient_clip_val=max_norm, gradient_clip_algorithm="norm"
             )
+        optimizer.step()
 
     def log_losses(self, losses: dict[str, torch.Tensor], batch_size: int) -> None:
         """Per-batch losses to the loggers; ``train/g`` and ``train/d`` also on the bar."""

@@ -4,7 +4,7 @@ by contrastive learning of patches, with no inverse generator and no cycle.
 One generator G (its encoder G_enc is G's first layers), one PatchGAN discriminator D and
 a patch sampler H (an MLP head per encoder layer l). For a layer l, the query patches are
 q = H_l(G_enc^l(G(x))) and the keys k = H_l(G_enc^l(x)) at the same sampled locations; PatchNCE
-(see :class:`style_gan.losses.PatchNCELoss`) pulls each q to the k at its own location and away
+(see :class:`style_gan.gan.losses.PatchNCELoss`) pulls each q to the k at its own location and away
 from the other locations of the same image, averaged over the layers:
 
     L_NCE(X) = 1/|L| · Σ_l PatchNCE(H_l(G_enc^l(G(x))), H_l(G_enc^l(x)))
@@ -27,12 +27,11 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from style_gan.adversarial import Adversarial
 from style_gan.errors import ConfigError
-from style_gan.losses import PatchNCELoss
+from style_gan.gan.adversarial import Adversarial
+from style_gan.gan.losses import PatchNCELoss
 from style_gan.methods.base import Batch, GanMethod, OptimizerFactory
 from style_gan.metrics.suite import MetricSuite
-from style_gan.nets.ema import ModelEMA
 from style_gan.nets.init import init_weights
 from style_gan.nets.patch_sampler import PatchSampler
 
@@ -46,8 +45,8 @@ class CUT(GanMethod):
     PatchNCE(G(y), y). ``nce_temperature``: τ. ``num_patches``: locations per layer (a layer
     with fewer gives all). ``projection_channels``: width of H's MLP heads.
     ``flip_equivariance``: FastCUT's random horizontal flip of G's input for the NCE terms.
-    ``ema_decay`` (None = off) keeps an exponential moving average of G that validates, samples
-    and exports. ``gradient_clip_norm`` None = no clipping. The learning rate is constant for
+    ``ema_decay`` (None = off) keeps an exponential moving average of G that validates and
+    samples. ``gradient_clip_norm`` None = no clipping. The learning rate is constant for
     ``lr_constant_epochs`` then decays linearly to ~0 over ``lr_decay_epochs``.
     """
 
@@ -74,19 +73,6 @@ class CUT(GanMethod):
         metrics: MetricSuite | None = None,
     ) -> None:
         super().__init__(optimizer_g, optimizer_d, lr_constant_epochs, lr_decay_epochs, metrics)
-        # A plain list, not Hydra's ListConfig: checkpoints store hparams and are read with
-        # torch.load(weights_only=True), which refuses OmegaConf objects.
-        nce_layers = [int(i) for i in nce_layers]
-        self.save_hyperparameters(
-            ignore=[
-                "generator",
-                "discriminator",
-                "optimizer_g",
-                "optimizer_d",
-                "adversarial",
-                "metrics",
-            ]
-        )
         if lambda_nce < 0:
             raise ConfigError(f"model.lambda_nce={lambda_nce} must be >= 0 (CUT 1, FastCUT 10)")
         if num_patches < 1:
@@ -97,25 +83,15 @@ class CUT(GanMethod):
                 f"CUT needs a generator with encode(x, layers), got "
                 f"{type(self.generator).__name__}; use model/generator=resnet_9blocks"
             )
-        self.nce_layers = nce_layers
+        self.nce_layers = list(nce_layers)
         channels = self.generator.feature_channels(self.nce_layers)
         self.patch_sampler = init_weights(
             PatchSampler(channels, num_patches, projection_channels), init_type, init_gain
         )
         self.discriminator = init_weights(discriminator(), init_type, init_gain)
-        self.generator_ema = ModelEMA(self.generator, ema_decay) if ema_decay is not None else None
+        self.keep_ema(ema_decay)
         self.adversarial = adversarial or Adversarial()
         self.patch_nce = PatchNCELoss(nce_temperature)
-
-    def forward(self, content: torch.Tensor) -> torch.Tensor:
-        """Translate content images (B, 3, H, W) in [-1, 1] into the style domain (with the
-        EMA weights when kept)."""
-        generator = self.generator if self.generator_ema is None else self.generator_ema
-        return generator(content)
-
-    def translate(self, batch: Batch) -> torch.Tensor:
-        """The output a batch is scored on: its content images in the style domain."""
-        return self(batch["content"])
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         # H learns with G, in G's phase (CUT's optimizer_F steps with optimizer_G).
@@ -148,45 +124,36 @@ class CUT(GanMethod):
         n = real_x.shape[0]
 
         # Generator phase (G and H): D's weights are frozen by the toggle.
-        self.toggle_optimizer(opt_g)
-        # One pass over x and y together when the identity term needs G(y) (per-image norms).
-        inputs = torch.cat([real_x, real_y]) if hp.nce_idt else real_x
-        flipped = hp.flip_equivariance and bool(torch.rand(()) < 0.5)
-        outputs = self.generator(inputs.flip(-1) if flipped else inputs)
-        fake_y = outputs[:n]
-        loss_adv = self.adversarial.generator_loss(self.discriminator, fake_y)
-        losses = {"train/g_adv": loss_adv}
-        nce_terms = []
-        if hp.lambda_nce > 0:
-            losses["train/nce"] = self.nce_loss(real_x, fake_y, flipped)
-            nce_terms.append(losses["train/nce"])
-            if hp.nce_idt:
-                losses["train/nce_idt"] = self.nce_loss(real_y, outputs[n:], flipped)
-                nce_terms.append(losses["train/nce_idt"])
-        loss_g = loss_adv
-        if nce_terms:
-            loss_g = loss_g + hp.lambda_nce * torch.stack(nce_terms).mean()
-        opt_g.zero_grad()
-        self.manual_backward(loss_g)
-        self.clip(opt_g)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-        if self.generator_ema is not None:
-            self.generator_ema.update(self.generator)
+        with self.toggled_optimizer(opt_g):
+            # One pass over x and y together when the identity term needs G(y) (per-image norms).
+            inputs = torch.cat([real_x, real_y]) if hp.nce_idt else real_x
+            flipped = hp.flip_equivariance and bool(torch.rand(()) < 0.5)
+            outputs = self.generator(inputs.flip(-1) if flipped else inputs)
+            fake_y = outputs[:n]
+            loss_adv = self.adversarial.generator_loss(self.discriminator, fake_y)
+            losses = {"train/g_adv": loss_adv}
+            nce_terms = []
+            if hp.lambda_nce > 0:
+                losses["train/nce"] = self.nce_loss(real_x, fake_y, flipped)
+                nce_terms.append(losses["train/nce"])
+                if hp.nce_idt:
+                    losses["train/nce_idt"] = self.nce_loss(real_y, outputs[n:], flipped)
+                    nce_terms.append(losses["train/nce_idt"])
+            loss_g = loss_adv
+            if nce_terms:
+                loss_g = loss_g + hp.lambda_nce * torch.stack(nce_terms).mean()
+            self.backward_and_step(opt_g, loss_g)
+        self.update_ema()
 
         # Discriminator phase on the fake computed above (detached by discriminator_loss).
-        self.toggle_optimizer(opt_d)
-        loss_d, penalties = self.adversarial.discriminator_loss(
-            self.discriminator, real_y, fake_y, batch_idx
-        )
-        loss_d = 0.5 * loss_d  # as in CUT: D learns at half G's pace
-        for name, value in penalties.items():
-            losses[f"train/d_{name}"] = value
-        opt_d.zero_grad()
-        self.manual_backward(loss_d)
-        self.clip(opt_d)
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            loss_d, penalties = self.adversarial.discriminator_loss(
+                self.discriminator, real_y, fake_y, batch_idx
+            )
+            loss_d = 0.5 * loss_d  # as in CUT: D learns at half G's pace
+            for name, value in penalties.items():
+                losses[f"train/d_{name}"] = value
+            self.backward_and_step(opt_d, loss_d)
 
         losses.update({"train/g": loss_g, "train/d": loss_d})
         self.log_losses(losses, batch_size=n)

@@ -16,32 +16,34 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from style_gan.adversarial import Adversarial
-from style_gan.image_pool import ImagePool
-from style_gan.losses import cycle_loss, identity_loss
+from style_gan.gan.adversarial import Adversarial
+from style_gan.gan.image_pool import ImagePool
+from style_gan.gan.losses import cycle_loss, identity_loss
 from style_gan.methods.base import Batch, GanMethod, OptimizerFactory
 from style_gan.metrics.suite import MetricSuite
-from style_gan.nets.ema import ModelEMA
 from style_gan.nets.init import init_weights
 
 
 class CycleGAN(GanMethod):
-    """CycleGAN with manual dual-optimizer steps.
+    """CycleGAN with manual dual-optimizer steps; a trained model is used through G: A -> B
+    (direction AB) or F: B -> A (BA).
 
     ``generator``/``discriminator`` build one network each call (twins are built twice);
     ``optimizer_g``/``optimizer_d`` take an iterable of parameters (different learning rates
     give the two time-scale update rule, TTUR). ``ema_decay`` (None = off) keeps an
-    exponential moving average of G: A -> B, which then validates, samples and exports.
+    exponential moving average of G and of F, which then validate and sample.
     ``gradient_clip_norm`` None = no clipping. The learning rate is constant for
     ``lr_constant_epochs`` then decays linearly to ~0 over ``lr_decay_epochs`` (0 = no decay).
     ``metrics`` (None = none) are computed on G's translations of the validation split and
     logged as ``val/<name>`` and ``val/<name>_best``.
     """
+
+    generators: ClassVar[dict[str, str]] = {"AB": "g_ab", "BA": "g_ba"}
 
     def __init__(
         self,
@@ -62,34 +64,14 @@ class CycleGAN(GanMethod):
         metrics: MetricSuite | None = None,
     ) -> None:
         super().__init__(optimizer_g, optimizer_d, lr_constant_epochs, lr_decay_epochs, metrics)
-        self.save_hyperparameters(
-            ignore=[
-                "generator",
-                "discriminator",
-                "optimizer_g",
-                "optimizer_d",
-                "adversarial",
-                "metrics",
-            ]
-        )
         self.g_ab = init_weights(generator(), init_type, init_gain)
         self.g_ba = init_weights(generator(), init_type, init_gain)
         self.d_a = init_weights(discriminator(), init_type, init_gain)
         self.d_b = init_weights(discriminator(), init_type, init_gain)
-        self.g_ab_ema = ModelEMA(self.g_ab, ema_decay) if ema_decay is not None else None
+        self.keep_ema(ema_decay)
         self.adversarial = adversarial or Adversarial()
         self.pool_a = ImagePool(pool_size)
         self.pool_b = ImagePool(pool_size)
-
-    def forward(self, content: torch.Tensor) -> torch.Tensor:
-        """Translate content images (B, 3, H, W) in [-1, 1] into the style domain (with the
-        EMA weights when kept)."""
-        generator = self.g_ab if self.g_ab_ema is None else self.g_ab_ema
-        return generator(content)
-
-    def translate(self, batch: Batch) -> torch.Tensor:
-        """The output a batch is scored on: its content images in the style domain."""
-        return self(batch["content"])
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         return itertools.chain(self.g_ab.parameters(), self.g_ba.parameters())
@@ -103,45 +85,38 @@ class CycleGAN(GanMethod):
         hp = self.hparams
 
         # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        self.toggle_optimizer(opt_g)
-        fake_b = self.g_ab(real_a)
-        fake_a = self.g_ba(real_b)
-        loss_adv = self.adversarial.generator_loss(
-            self.d_b, fake_b
-        ) + self.adversarial.generator_loss(self.d_a, fake_a)
-        loss_cycle = cycle_loss(self.g_ba(fake_b), real_a) + cycle_loss(self.g_ab(fake_a), real_b)
-        loss_g = loss_adv + hp.lambda_cycle * loss_cycle
-        losses = {"train/g_adv": loss_adv, "train/cycle": loss_cycle}
-        if hp.lambda_identity > 0:
-            loss_idt = identity_loss(self.g_ab(real_b), real_b) + identity_loss(
-                self.g_ba(real_a), real_a
+        with self.toggled_optimizer(opt_g):
+            fake_b = self.g_ab(real_a)
+            fake_a = self.g_ba(real_b)
+            loss_adv = self.adversarial.generator_loss(
+                self.d_b, fake_b
+            ) + self.adversarial.generator_loss(self.d_a, fake_a)
+            loss_cycle = cycle_loss(self.g_ba(fake_b), real_a) + cycle_loss(
+                self.g_ab(fake_a), real_b
             )
-            loss_g = loss_g + hp.lambda_cycle * hp.lambda_identity * loss_idt
-            losses["train/identity"] = loss_idt
-        opt_g.zero_grad()
-        self.manual_backward(loss_g)
-        self.clip(opt_g)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-        if self.g_ab_ema is not None:
-            self.g_ab_ema.update(self.g_ab)
+            loss_g = loss_adv + hp.lambda_cycle * loss_cycle
+            losses = {"train/g_adv": loss_adv, "train/cycle": loss_cycle}
+            if hp.lambda_identity > 0:
+                loss_idt = identity_loss(self.g_ab(real_b), real_b) + identity_loss(
+                    self.g_ba(real_a), real_a
+                )
+                loss_g = loss_g + hp.lambda_cycle * hp.lambda_identity * loss_idt
+                losses["train/identity"] = loss_idt
+            self.backward_and_step(opt_g, loss_g)
+        self.update_ema()
 
         # Discriminator phase on the fakes computed above, detached by the pools.
-        self.toggle_optimizer(opt_d)
-        loss_d_a, penalties_a = self.adversarial.discriminator_loss(
-            self.d_a, real_a, self.pool_a.query(fake_a), batch_idx
-        )
-        loss_d_b, penalties_b = self.adversarial.discriminator_loss(
-            self.d_b, real_b, self.pool_b.query(fake_b), batch_idx
-        )
-        loss_d = 0.5 * (loss_d_a + loss_d_b)
-        for name in penalties_a:
-            losses[f"train/d_{name}"] = penalties_a[name] + penalties_b[name]
-        opt_d.zero_grad()
-        self.manual_backward(loss_d)
-        self.clip(opt_d)
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            loss_d_a, penalties_a = self.adversarial.discriminator_loss(
+                self.d_a, real_a, self.pool_a.query(fake_a), batch_idx
+            )
+            loss_d_b, penalties_b = self.adversarial.discriminator_loss(
+                self.d_b, real_b, self.pool_b.query(fake_b), batch_idx
+            )
+            loss_d = 0.5 * (loss_d_a + loss_d_b)
+            for name in penalties_a:
+                losses[f"train/d_{name}"] = penalties_a[name] + penalties_b[name]
+            self.backward_and_step(opt_d, loss_d)
 
         losses.update(
             {"train/g": loss_g, "train/d": loss_d, "train/d_a": loss_d_a, "train/d_b": loss_d_b}
@@ -150,8 +125,9 @@ class CycleGAN(GanMethod):
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         real_a, real_b = batch["content"], batch["style"]
-        fake_b, fake_a = self(real_a), self.g_ba(real_b)
-        loss_cycle = cycle_loss(self.g_ba(fake_b), real_a) + cycle_loss(self(fake_a), real_b)
+        g_ba = self.inference_generator("BA")
+        fake_b, fake_a = self(real_a), g_ba(real_b)
+        loss_cycle = cycle_loss(g_ba(fake_b), real_a) + cycle_loss(self(fake_a), real_b)
         loss_adv = self.adversarial.loss.generator_loss(
             self.d_b(fake_b)
         ) + self.adversarial.loss.generator_loss(self.d_a(fake_a))
@@ -170,7 +146,7 @@ class CycleGAN(GanMethod):
         return {
             "content": real_a,
             "translated": fake_b,
-            "reconstructed": self.g_ba(fake_b),
+            "reconstructed": self.inference_generator("BA")(fake_b),
             "style": batch["style"].to(self.device),
         }
 

@@ -17,16 +17,18 @@ DiffAugment, gradient penalty / R1), so lsgan/hinge/wgangp work here too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from style_gan.adversarial import Adversarial
 from style_gan.errors import ConfigError
+from style_gan.gan.adversarial import Adversarial
 from style_gan.methods.base import Batch, GanMethod, OptimizerFactory
 from style_gan.metrics.suite import MetricSuite
-from style_gan.nets.ema import ModelEMA
 from style_gan.nets.init import init_weights
+
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 class DCGAN(GanMethod):
@@ -37,12 +39,14 @@ class DCGAN(GanMethod):
     image. ``num_fixed_samples`` noise vectors drawn with ``fixed_noise_seed`` (independent of
     the run's seed) are a buffer, so checkpoints carry them and the sample grid shows the same
     z all through training and after a resume. ``ema_decay`` (None = off) keeps an exponential
-    moving average of G for validation, samples and export; ``gradient_clip_norm`` None = no
+    moving average of G for validation and samples; ``gradient_clip_norm`` None = no
     clipping; ``lr_decay_epochs`` 0 = the paper's constant learning rate.
 
     ``metrics`` may only hold style-distribution metrics (FD/KID): there is no content image a
     generated sample could preserve, so content and target metrics raise a ConfigError.
     """
+
+    generator_input: ClassVar[str] = "noise"
 
     def __init__(
         self,
@@ -70,22 +74,12 @@ class DCGAN(GanMethod):
         if num_fixed_samples < 1:
             raise ConfigError(f"model.num_fixed_samples={num_fixed_samples} must be >= 1")
         super().__init__(optimizer_g, optimizer_d, lr_constant_epochs, lr_decay_epochs, metrics)
-        self.save_hyperparameters(
-            ignore=[
-                "generator",
-                "discriminator",
-                "optimizer_g",
-                "optimizer_d",
-                "adversarial",
-                "metrics",
-            ]
-        )
         self.generator = init_weights(generator(), init_type, init_gain)
         self.discriminator = init_weights(discriminator(), init_type, init_gain)
-        self.generator_ema = ModelEMA(self.generator, ema_decay) if ema_decay is not None else None
+        self.keep_ema(ema_decay)
         self.adversarial = adversarial or Adversarial(mode="vanilla")
         if self.adversarial.mode == "wgangp" and any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()
+            isinstance(m, BATCH_NORMS) for m in self.discriminator.modules()
         ):
             raise ConfigError(
                 "model.adversarial.mode=wgangp penalises D's gradient per sample, which batch "
@@ -101,12 +95,6 @@ class DCGAN(GanMethod):
     def noise(self, batch_size: int) -> torch.Tensor:
         """Fresh z ~ N(0, I) of shape (batch_size, latent_dim, 1, 1) on the model's device."""
         return torch.randn(batch_size, self.latent_dim, 1, 1, device=self.device)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Images (B, 3, H, W) in [-1, 1] from noise z (B, latent_dim[, 1, 1]), with the EMA
-        weights when kept."""
-        generator = self.generator if self.generator_ema is None else self.generator_ema
-        return generator(z)
 
     def translate(self, batch: Batch) -> torch.Tensor:
         """Not a translation: as many *generated* images as the batch has style images, from
@@ -135,27 +123,18 @@ class DCGAN(GanMethod):
         opt_g, opt_d = self.optimizers()
 
         # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        self.toggle_optimizer(opt_g)
-        fake = self.generator(self.noise(real.shape[0]))
-        loss_g = self.adversarial.generator_loss(self.discriminator, fake)
-        opt_g.zero_grad()
-        self.manual_backward(loss_g)
-        self.clip(opt_g)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-        if self.generator_ema is not None:
-            self.generator_ema.update(self.generator)
+        with self.toggled_optimizer(opt_g):
+            fake = self.generator(self.noise(real.shape[0]))
+            loss_g = self.adversarial.generator_loss(self.discriminator, fake)
+            self.backward_and_step(opt_g, loss_g)
+        self.update_ema()
 
         # Discriminator phase on the same fakes (detached inside discriminator_loss).
-        self.toggle_optimizer(opt_d)
-        loss_d, penalties = self.adversarial.discriminator_loss(
-            self.discriminator, real, fake, batch_idx
-        )
-        opt_d.zero_grad()
-        self.manual_backward(loss_d)
-        self.clip(opt_d)
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            loss_d, penalties = self.adversarial.discriminator_loss(
+                self.discriminator, real, fake, batch_idx
+            )
+            self.backward_and_step(opt_d, loss_d)
 
         losses = {"train/g": loss_g, "train/d": loss_d}
         losses.update({f"train/d_{name}": value for name, value in penalties.items()})

@@ -5,7 +5,7 @@ one style exemplar s in, c's layout in s's style out.
 G(c, s; α) = Dec(E_c(c), α · E_s(s) + (1 - α) · E_s(c)) (see
 :class:`style_gan.nets.style_transfer.StyleTransferGenerator`); a PatchGAN D judges whether an
 image belongs to the style domain. With y = G(c, s; 1) and a frozen feature network φ
-(:mod:`style_gan.perceptual`), per batch one generator phase then one discriminator phase:
+(:mod:`style_gan.gan.perceptual`), per batch one generator phase then one discriminator phase:
 
     L_G = λ_c · mean (φ_k(y) - φ_k(c))²                                  (content: semantics)
         + λ_s · mean_l [mean (μ(φ_l(y)) - μ(φ_l(s)))² + mean (σ(φ_l(y)) - σ(φ_l(s)))²]
@@ -27,23 +27,19 @@ score measures transfer, not copying.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from style_gan.adversarial import Adversarial
+from style_gan.gan.adversarial import Adversarial
+from style_gan.gan.perceptual import check_layers, content_and_style_losses, feature_maps
 from style_gan.methods.base import Batch, GanMethod, OptimizerFactory
 from style_gan.metrics.suite import MetricSuite
-from style_gan.nets.ema import ModelEMA
+from style_gan.nets.feature_networks import feature_network
 from style_gan.nets.init import init_weights
 from style_gan.nets.style_transfer import StyleTransferGenerator
-from style_gan.perceptual import (
-    check_layers,
-    content_and_style_losses,
-    feature_maps,
-    feature_network,
-)
 
 
 class ExemplarStyleTransfer(GanMethod):
@@ -58,9 +54,11 @@ class ExemplarStyleTransfer(GanMethod):
     activations are large (EfficientNet's squared feature errors are tens between a photo and
     its print), hence the small λ_c, λ_s next to the L1 reconstruction.
     ``ema_decay`` (None = off) keeps an exponential moving average of G, which then validates,
-    samples and exports. ``gradient_clip_norm`` None = no clipping. The learning rate is
+    samples. ``gradient_clip_norm`` None = no clipping. The learning rate is
     constant for ``lr_constant_epochs`` then decays linearly to ~0 over ``lr_decay_epochs``.
     """
+
+    generator_input: ClassVar[str] = "image_and_style"
 
     def __init__(
         self,
@@ -85,19 +83,7 @@ class ExemplarStyleTransfer(GanMethod):
         gradient_clip_norm: float | None = None,
         metrics: MetricSuite | None = None,
     ) -> None:
-        # Plain ints: the hyperparameters go into checkpoints, which load with weights_only.
-        style_layers = [int(layer) for layer in style_layers]
         super().__init__(optimizer_g, optimizer_d, lr_constant_epochs, lr_decay_epochs, metrics)
-        self.save_hyperparameters(
-            ignore=[
-                "generator",
-                "discriminator",
-                "optimizer_g",
-                "optimizer_d",
-                "adversarial",
-                "metrics",
-            ]
-        )
         # Built first: a missing VGG file fails before any work.
         features = feature_network(feature_net, vgg_weights)
         with torch.no_grad():
@@ -109,13 +95,8 @@ class ExemplarStyleTransfer(GanMethod):
         # γ = 1, β = 0 at the start: the style path begins as a no-op and learns from there.
         self.generator.decoder.reset_style_output()
         self.discriminator = init_weights(discriminator(), init_type, init_gain)
-        self.generator_ema = ModelEMA(self.generator, ema_decay) if ema_decay is not None else None
+        self.keep_ema(ema_decay)
         self.adversarial = adversarial or Adversarial()
-
-    @property
-    def eval_generator(self) -> StyleTransferGenerator:
-        """The generator evaluation uses: the EMA copy when kept."""
-        return self.generator if self.generator_ema is None else self.generator_ema.module
 
     def features(self) -> nn.Module:
         """φ, on this module's device."""
@@ -123,13 +104,6 @@ class ExemplarStyleTransfer(GanMethod):
         if next(net.parameters()).device != self.device:
             net.to(self.device)
         return net
-
-    def forward(
-        self, content: torch.Tensor, style: torch.Tensor, alpha: float = 1.0
-    ) -> torch.Tensor:
-        """Content (B, 3, H, W) in the style of the exemplars ``style`` (B, 3, H', W'), both in
-        [-1, 1]; style code α · E_s(style) + (1 - α) · E_s(content)."""
-        return self.eval_generator(content, style, alpha)
 
     def translate(self, batch: Batch) -> torch.Tensor:
         """The output a batch is scored on: each content image in its exemplar's style."""
@@ -147,39 +121,32 @@ class ExemplarStyleTransfer(GanMethod):
         hp = self.hparams
 
         # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        self.toggle_optimizer(opt_g)
-        content_code = self.generator.encode_content(content)
-        fake = self.generator.decode(content_code, self.generator.encode_style(style))
-        reconstructed = self.generator.decode(content_code, self.generator.encode_style(content))
-        loss_content, loss_style = content_and_style_losses(
-            self.features(), fake, content, style, hp.content_layer, hp.style_layers
-        )
-        loss_adv = self.adversarial.generator_loss(self.discriminator, fake)
-        loss_rec = F.l1_loss(reconstructed, content)
-        loss_g = (
-            hp.lambda_content * loss_content
-            + hp.lambda_style * loss_style
-            + hp.lambda_adv * loss_adv
-            + hp.lambda_reconstruction * loss_rec
-        )
-        opt_g.zero_grad()
-        self.manual_backward(loss_g)
-        self.clip(opt_g)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-        if self.generator_ema is not None:
-            self.generator_ema.update(self.generator)
+        with self.toggled_optimizer(opt_g):
+            content_code = self.generator.encode_content(content)
+            fake = self.generator.decode(content_code, self.generator.encode_style(style))
+            reconstructed = self.generator.decode(
+                content_code, self.generator.encode_style(content)
+            )
+            loss_content, loss_style = content_and_style_losses(
+                self.features(), fake, content, style, hp.content_layer, hp.style_layers
+            )
+            loss_adv = self.adversarial.generator_loss(self.discriminator, fake)
+            loss_rec = F.l1_loss(reconstructed, content)
+            loss_g = (
+                hp.lambda_content * loss_content
+                + hp.lambda_style * loss_style
+                + hp.lambda_adv * loss_adv
+                + hp.lambda_reconstruction * loss_rec
+            )
+            self.backward_and_step(opt_g, loss_g)
+        self.update_ema()
 
         # Discriminator phase: real = style images, fake = the output above (detached there).
-        self.toggle_optimizer(opt_d)
-        loss_d, penalties = self.adversarial.discriminator_loss(
-            self.discriminator, style, fake, batch_idx
-        )
-        opt_d.zero_grad()
-        self.manual_backward(loss_d)
-        self.clip(opt_d)
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            loss_d, penalties = self.adversarial.discriminator_loss(
+                self.discriminator, style, fake, batch_idx
+            )
+            self.backward_and_step(opt_d, loss_d)
 
         losses = {
             "train/g": loss_g,

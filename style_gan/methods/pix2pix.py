@@ -22,11 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from style_gan.adversarial import Adversarial
 from style_gan.errors import ConfigError
+from style_gan.gan.adversarial import Adversarial
 from style_gan.methods.base import Batch, GanMethod, OptimizerFactory
 from style_gan.metrics.suite import MetricSuite
-from style_gan.nets.ema import ModelEMA
 from style_gan.nets.init import init_weights
 
 NO_TARGET = (
@@ -46,7 +45,7 @@ class Pix2Pix(GanMethod):
     ``generator``/``discriminator`` build one network each; the discriminator must take
     6 input channels (source and target concatenated). ``lambda_l1`` weights ‖y - G(x)‖₁.
     ``ema_decay`` (None = off) keeps an exponential moving average of G, which then
-    validates, samples and exports. ``gradient_clip_norm`` None = no clipping. The learning
+    validates and samples. ``gradient_clip_norm`` None = no clipping. The learning
     rate is constant for ``lr_constant_epochs`` then decays linearly to ~0 over
     ``lr_decay_epochs``. ``metrics`` (None = none) score G's translations of the validation
     split. Evaluation runs G in eval mode (dropout off, BatchNorm on running statistics).
@@ -69,16 +68,6 @@ class Pix2Pix(GanMethod):
         metrics: MetricSuite | None = None,
     ) -> None:
         super().__init__(optimizer_g, optimizer_d, lr_constant_epochs, lr_decay_epochs, metrics)
-        self.save_hyperparameters(
-            ignore=[
-                "generator",
-                "discriminator",
-                "optimizer_g",
-                "optimizer_d",
-                "adversarial",
-                "metrics",
-            ]
-        )
         if lambda_l1 < 0:
             raise ConfigError(f"model.lambda_l1={lambda_l1} must be >= 0 (100 in the paper)")
         self.generator = init_weights(generator(), init_type, init_gain)
@@ -91,17 +80,8 @@ class Pix2Pix(GanMethod):
                 f"pix2pix's discriminator sees source and target concatenated (6 channels), "
                 f"but model.discriminator.in_channels={first_conv.in_channels}; set it to 6"
             )
-        self.generator_ema = ModelEMA(self.generator, ema_decay) if ema_decay is not None else None
+        self.keep_ema(ema_decay)
         self.adversarial = adversarial or Adversarial(mode="vanilla")
-
-    def forward(self, content: torch.Tensor) -> torch.Tensor:
-        """Translate content images (B, 3, H, W) in [-1, 1] (with the EMA weights when kept)."""
-        generator = self.generator if self.generator_ema is None else self.generator_ema
-        return generator(content)
-
-    def translate(self, batch: Batch) -> torch.Tensor:
-        """The output a batch is scored on: G(content)."""
-        return self(batch["content"])
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         return self.generator.parameters()
@@ -121,30 +101,21 @@ class Pix2Pix(GanMethod):
         opt_g, opt_d = self.optimizers()
 
         # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        self.toggle_optimizer(opt_g)
-        fake = self.generator(source)
-        loss_adv = self.adversarial.generator_loss(self.discriminator, pair(source, fake))
-        loss_l1 = F.l1_loss(fake, target)
-        loss_g = loss_adv + self.hparams.lambda_l1 * loss_l1
-        opt_g.zero_grad()
-        self.manual_backward(loss_g)
-        self.clip(opt_g)
-        opt_g.step()
-        self.untoggle_optimizer(opt_g)
-        if self.generator_ema is not None:
-            self.generator_ema.update(self.generator)
+        with self.toggled_optimizer(opt_g):
+            fake = self.generator(source)
+            loss_adv = self.adversarial.generator_loss(self.discriminator, pair(source, fake))
+            loss_l1 = F.l1_loss(fake, target)
+            loss_g = loss_adv + self.hparams.lambda_l1 * loss_l1
+            self.backward_and_step(opt_g, loss_g)
+        self.update_ema()
 
         # Discriminator phase on the same fake (detached inside discriminator_loss).
-        self.toggle_optimizer(opt_d)
-        loss_d_pair, penalties = self.adversarial.discriminator_loss(
-            self.discriminator, pair(source, target), pair(source, fake), batch_idx
-        )
-        loss_d = 0.5 * loss_d_pair
-        opt_d.zero_grad()
-        self.manual_backward(loss_d)
-        self.clip(opt_d)
-        opt_d.step()
-        self.untoggle_optimizer(opt_d)
+        with self.toggled_optimizer(opt_d):
+            loss_d_pair, penalties = self.adversarial.discriminator_loss(
+                self.discriminator, pair(source, target), pair(source, fake), batch_idx
+            )
+            loss_d = 0.5 * loss_d_pair
+            self.backward_and_step(opt_d, loss_d)
 
         losses = {
             "train/g": loss_g,

@@ -1,1 +1,5 @@
-"""Image-quality and style-transfer metrics on torchmetrics, with offline feature networks."""
+"""Evaluation metrics on torchmetrics (offline EfficientNet distances, semantic preservation,
+Inception FID/KID, LPIPS) and the suite that routes each to its reference images.
+
+May import: nets and the leaves.
+"""

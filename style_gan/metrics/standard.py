@@ -14,7 +14,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
 
 from style_gan.errors import check_choice
-from style_gan.metrics.weights import find_weights, hub_dir
+from style_gan.weights import find_weights, hub_dir
 
 INCEPTION_URL = (
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"

@@ -12,7 +12,7 @@ class ModelEMA(nn.Module):
     """A frozen copy of ``model`` whose weights track θ_ema ← β·θ_ema + (1 - β)·θ after each
     ``update``, β = ``decay``. Buffers (e.g. BatchNorm statistics) are copied as they are.
     The average is smoother than the live weights, so it is what validation, sampling and
-    export use; it lives in the state dict, so checkpoints carry it.
+    inference use; it lives in the state dict, so checkpoints carry it.
     """
 
     def __init__(self, model: nn.Module, decay: float = 0.999) -> None:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from style_gan.errors import CheckpointError
-from style_gan.metrics.weights import hub_checkpoints_dir
+from style_gan.weights import hub_checkpoints_dir
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"
 VGG19_URL = f"https://download.pytorch.org/models/{VGG19_FILE}"

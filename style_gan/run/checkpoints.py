@@ -1,4 +1,5 @@
-"""Checking a checkpoint before resuming from it, so a bad one fails in one clear line."""
+"""Reading a checkpoint, and checking it before resuming from it, so a bad one fails in one
+clear line."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a Lightning checkpoint (it has no state_dict)")
     return checkpoint
+
+
+def stored_model_config(checkpoint: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """The ``model`` config a style_gan checkpoint stores (how to rebuild its model)."""
+    config = checkpoint.get("style_gan_config", {}).get("model")
+    if not isinstance(config, dict) or "_target_" not in config:
+        raise CheckpointError(
+            f"checkpoint {path} stores no style_gan model config; it was not written by "
+            "style-gan-train"
+        )
+    return config
 
 
 def check_checkpoint(

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from style_gan.augment import DiffAugment
 from style_gan.errors import ConfigError
-from style_gan.losses import AdversarialLoss, gradient_penalty, r1_penalty
+from style_gan.gan.augment import DiffAugment
+from style_gan.gan.losses import AdversarialLoss, gradient_penalty, r1_penalty
 
 Discriminator = Callable[[torch.Tensor], torch.Tensor]
 

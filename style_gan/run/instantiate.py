@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Iterable
 from typing import Any
 
 import hydra
 from hydra.utils import get_object
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
 
-def check_target_keys(node: Any, path: str = "") -> None:
-    """Raise a ConfigError for a key that the node's ``_target_`` does not accept.
+def check_target_keys(cfg: DictConfig) -> None:
+    """Raise a ConfigError for a key that its node's ``_target_`` does not accept.
 
     Hydra refuses unknown keys only when they are overridden without ``+``; this catches the
-    rest (``+model.lambda_cycel=5``) before anything is built, with a suggestion.
+    rest (``+model.lambda_cycel=5``) before anything is built, with a suggestion. The config
+    is read as plain data, unresolved, so no interpolation runs here.
     """
-    if isinstance(node, ListConfig):
+    _check_node(OmegaConf.to_container(cfg, resolve=False), "")
+
+
+def _check_node(node: Any, path: str) -> None:
+    if isinstance(node, list):
         for index, item in enumerate(node):
-            check_target_keys(item, f"{path}[{index}]")
+            _check_node(item, f"{path}[{index}]")
         return
-    if not isinstance(node, DictConfig) or node._is_none() or path == "hydra":
+    if not isinstance(node, dict) or path == "hydra":
         return
     target = node.get("_target_")
     if target is not None:
@@ -33,16 +39,17 @@ def check_target_keys(node: Any, path: str = "") -> None:
         if allowed is not None:
             for key in node:
                 if key not in allowed and key not in _HYDRA_KEYS:
-                    hint = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-                    raise ConfigError(
-                        f"unknown key '{path}.{key}' for {target}{suggestion}; "
-                        f"allowed: {', '.join(sorted(allowed))}"
-                    )
-    for key in node:
-        child = node._get_node(key)
-        if isinstance(child, DictConfig | ListConfig):
-            check_target_keys(child, f"{path}.{key}" if path else str(key))
+                    raise ConfigError(unknown_key_message(f"{path}.{key}", allowed, target))
+    for key, child in node.items():
+        _check_node(child, f"{path}.{key}" if path else str(key))
+
+
+def unknown_key_message(full_key: str, allowed: Iterable[str], owner: str) -> str:
+    """``unknown key 'a.b' for <owner> (did you mean 'c'?); allowed: ...``, one line."""
+    allowed = sorted(allowed)
+    hint = difflib.get_close_matches(full_key.rsplit(".", 1)[-1], allowed, n=1)
+    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+    return f"unknown key '{full_key}' for {owner}{suggestion}; allowed: {', '.join(allowed)}"
 
 
 def _accepted_keys(target: str) -> set[str] | None:

@@ -15,10 +15,10 @@ from torchvision.utils import make_grid, save_image
 from style_gan.ranges import to_unit_range
 
 
-def batches_seen(trainer: L.Trainer) -> int:
-    """Training batches run so far; the step Lightning gives loggers (global_step counts
-    optimizer steps, two per GAN batch)."""
-    return trainer.fit_loop.epoch_loop._batches_that_stepped
+def batches_seen(trainer: L.Trainer, pl_module: L.LightningModule) -> int:
+    """Training batches run so far. ``global_step`` counts optimizer steps (two per GAN batch,
+    Lightning #17958), so it is divided by the module's ``optimizer_steps_per_batch``."""
+    return trainer.global_step // getattr(pl_module, "optimizer_steps_per_batch", 1)
 
 
 class LatestCheckpoint(ModelCheckpoint):
@@ -89,7 +89,7 @@ class SampleGrid(L.Callback):
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.sanity_checking and self.batch is not None:
-            self._write(trainer, pl_module, self._name(trainer))
+            self._write(trainer, pl_module, self._name(trainer, pl_module))
 
     def on_train_batch_end(
         self,
@@ -101,8 +101,8 @@ class SampleGrid(L.Callback):
     ) -> None:
         if self.batch is None:
             self.batch = self._keep(batch)
-        if self.every_n_batches and batches_seen(trainer) % self.every_n_batches == 0:
-            self._write(trainer, pl_module, self._name(trainer))
+        if self.every_n_batches and batches_seen(trainer, pl_module) % self.every_n_batches == 0:
+            self._write(trainer, pl_module, self._name(trainer, pl_module))
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.batch is not None:
@@ -116,8 +116,8 @@ class SampleGrid(L.Callback):
         }
 
     @staticmethod
-    def _name(trainer: L.Trainer) -> str:
-        return f"epoch={trainer.current_epoch:03d}-batch={batches_seen(trainer):07d}"
+    def _name(trainer: L.Trainer, pl_module: L.LightningModule) -> str:
+        return f"epoch={trainer.current_epoch:03d}-batch={batches_seen(trainer, pl_module):07d}"
 
     @rank_zero_only
     def _write(self, trainer: L.Trainer, pl_module: L.LightningModule, name: str) -> None:
@@ -128,11 +128,12 @@ class SampleGrid(L.Callback):
         grid = make_sample_grid(images)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.dirpath / f"{name}.png")
+        step = batches_seen(trainer, pl_module)
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("samples", grid, batches_seen(trainer))
+                logger.experiment.add_image("samples", grid, step)
             elif isinstance(logger, WandbLogger):
-                logger.log_image("samples", [grid], step=batches_seen(trainer), caption=[name])
+                logger.log_image("samples", [grid], step=step, caption=[name])
 
 
 def make_sample_grid(images: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Finding the pretrained weights a metric needs, without downloading in the middle of a run."""
+"""Finding pretrained weight files (given paths or torch's hub cache) without downloading
+in the middle of a run; used by nets and metrics alike."""
 
 from __future__ import annotations
 
