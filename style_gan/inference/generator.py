@@ -1,0 +1,124 @@
+"""Loading the generator a trained model is used through, alone, from a style_gan checkpoint.
+
+The checkpoint's stored model config names the method (``_target_``) and how its generator is
+built (its ``generator`` node); the method class says which state-dict entries hold that
+generator (``GanMethod.generators``, the EMA copy first) and how it is called
+(``GanMethod.generator_input``). Nothing else of the method is built: no discriminator, image
+pools, optimizers or training-only feature networks (an exemplar model trained with VGG-19
+losses stylises without the VGG file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra.utils import get_class
+from torch import nn
+
+from style_gan.errors import CheckpointError
+from style_gan.methods.base import GanMethod
+from style_gan.run.checkpoints import read_checkpoint, stored_model_config
+
+# Only our own classes are built from a checkpoint's config: it is data someone else wrote.
+METHODS_PACKAGE = "style_gan.methods."
+NETS_PACKAGE = "style_gan.nets."
+
+
+@dataclass(frozen=True)
+class TrainedGenerator:
+    """A trained generator in eval mode with frozen weights, and what it takes.
+
+    ``input``: ``image`` G(x) | ``image_and_style`` G(content, style, α) | ``noise`` G(z), all
+    images (B, 3, H, W) in [-1, 1]. ``direction``: AB, or BA for a method that has one.
+    """
+
+    module: nn.Module
+    method: str
+    input: str
+    direction: str
+    checkpoint: Path
+
+
+def load_generator(
+    ckpt_path: str | Path, direction: str = "AB", device: str | torch.device = "cpu"
+) -> TrainedGenerator:
+    """The ``direction`` generator of a style_gan checkpoint, with the EMA weights where the
+    run kept them; a one-line CheckpointError for a checkpoint it cannot come from."""
+    path = Path(ckpt_path)
+    checkpoint = read_checkpoint(path)
+    config = stored_model_config(checkpoint, path)
+    method = _method_class(config["_target_"], path)
+    generator_config = config.get("generator")
+    if not isinstance(generator_config, dict):
+        raise CheckpointError(f"checkpoint {path}'s model config has no generator node")
+    _check_targets(generator_config, NETS_PACKAGE, path)
+    name = method.generators.get(direction)
+    if name is None:
+        raise CheckpointError(
+            f"a {method.__name__} checkpoint has no direction={direction!r}; choose one of: "
+            f"{', '.join(method.generators)}"
+        )
+    # The node is a partial (the method builds its generator by calling it).
+    module = hydra.utils.instantiate(generator_config)()
+    state = checkpoint["state_dict"]
+    prefix = f"{name}_ema.module."
+    if not any(key.startswith(prefix) for key in state):
+        prefix = f"{name}."
+    weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+    missing, unexpected = _key_differences(module, weights)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"checkpoint {path} does not fit its stored generator config: {len(missing)} "
+            f"missing, {len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})"
+        )
+    module.load_state_dict(weights)
+    return TrainedGenerator(
+        module=module.to(device).eval().requires_grad_(False),
+        method=method.__name__,
+        input=method.generator_input,
+        direction=direction,
+        checkpoint=path,
+    )
+
+
+def _method_class(target: str, path: Path) -> type[GanMethod]:
+    if not target.startswith(METHODS_PACKAGE):
+        raise CheckpointError(
+            f"checkpoint {path} names {target!r} as its method; only style_gan's own methods "
+            f"({METHODS_PACKAGE}*) are loaded"
+        )
+    try:
+        method = get_class(target)
+    except Exception as error:
+        raise CheckpointError(
+            f"checkpoint {path} names the method {target!r}, which this version of style_gan "
+            "does not have"
+        ) from error
+    if not issubclass(method, GanMethod):
+        raise CheckpointError(f"checkpoint {path} names {target!r}, which is not a GAN method")
+    return method
+
+
+def _check_targets(node: Any, package: str, path: Path) -> None:
+    """Refuse any ``_target_`` in ``node`` outside ``package``."""
+    if isinstance(node, dict):
+        target = node.get("_target_")
+        if target is not None and not str(target).startswith(package):
+            raise CheckpointError(
+                f"checkpoint {path}'s generator config names {target!r}; only style_gan's own "
+                f"networks ({package}*) are built from a checkpoint"
+            )
+        for value in node.values():
+            _check_targets(value, package, path)
+    elif isinstance(node, list):
+        for value in node:
+            _check_targets(value, package, path)
+
+
+def _key_differences(module: nn.Module, weights: dict[str, Any]) -> tuple[list[str], list[str]]:
+    expected = module.state_dict().keys()
+    return sorted(expected - weights.keys()), sorted(weights.keys() - expected)

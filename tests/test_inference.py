@@ -1,0 +1,113 @@
+"""The inference seam: a trained model's generator loaded alone from its checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import InstantiationException
+
+from style_gan.errors import CheckpointError
+from style_gan.eval import load_trained_model
+from style_gan.inference.generator import load_generator
+from style_gan.nets.vgg import VGG19_FILE
+from style_gan.run.cli import CONFIG_DIR, root_error
+from style_gan.train import train
+from tests.conftest import FAST_TRAINER, compose_config, write_vgg_weights
+
+MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
+
+
+def train_one_batch(model: str, run: Path, data_dir: Path, *overrides: str) -> Path:
+    """A checkpoint of ``model`` after one batch, with a weight average that differs from the
+    live weights."""
+    cfg = compose_config(
+        "train",
+        [
+            *FAST_TRAINER,
+            "trainer.limit_train_batches=1",
+            "trainer.limit_val_batches=0",
+            f"model={model}",
+            "data.batch_size=2",
+            "metrics=none",
+            "model.ema_decay=0.5",
+            *overrides,
+        ],
+        run,
+        data_dir,
+    )
+    train(cfg)
+    return run / "checkpoints" / "last.ckpt"
+
+
+def generator_inputs(kind: str, latent_dim: int = 0) -> tuple[torch.Tensor, ...]:
+    torch.manual_seed(0)
+    content = torch.rand(2, 3, 64, 64) * 2 - 1
+    if kind == "image_and_style":
+        return content, torch.rand(2, 3, 64, 64) * 2 - 1
+    if kind == "noise":
+        return (torch.randn(2, latent_dim, 1, 1),)
+    return (content,)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_generator_alone_computes_what_the_trained_model_does(
+    model: str, tmp_path: Path, data_dir: Path
+) -> None:
+    ckpt = train_one_batch(model, tmp_path / "run", data_dir)
+    full = load_trained_model(ckpt)
+    directions = ["AB", "BA"] if model == "cyclegan" else ["AB"]
+    assert list(full.generators) == directions
+    for direction in directions:
+        loaded = load_generator(ckpt, direction)
+        expected_module = full.inference_generator(direction)
+        assert type(loaded.module) is type(expected_module)
+        assert loaded.input == type(full).generator_input and loaded.direction == direction
+        # Only the generator was built: as many parameters as it has, none trainable.
+        count = sum(p.numel() for p in loaded.module.parameters())
+        assert count == sum(p.numel() for p in expected_module.parameters())
+        assert not any(p.requires_grad for p in loaded.module.parameters())
+        inputs = generator_inputs(loaded.input, getattr(loaded.module, "latent_dim", 0))
+        with torch.no_grad():
+            assert torch.equal(loaded.module(*inputs), expected_module(*inputs))
+        # The EMA weights, not the live ones.
+        live = getattr(full, full.generators[direction])
+        assert any(
+            not torch.equal(a, b)
+            for a, b in zip(loaded.module.parameters(), live.parameters(), strict=True)
+        )
+
+
+def test_exemplar_trained_with_vgg_losses_loads_without_the_vgg_file(tmp_path, data_dir) -> None:
+    weights = tmp_path / VGG19_FILE
+    write_vgg_weights(weights)
+    ckpt = train_one_batch(
+        "exemplar",
+        tmp_path / "run",
+        data_dir,
+        "model.feature_net=vgg19",
+        f"model.vgg_weights={weights}",
+    )
+    weights.unlink()
+    with pytest.raises(InstantiationException) as error:
+        load_trained_model(ckpt)  # the whole method needs its loss network
+    assert "VGG-19 weights" in str(root_error(error.value))
+    loaded = load_generator(ckpt)
+    content, style = generator_inputs("image_and_style")
+    assert loaded.module(content, style, 0.5).shape == content.shape
+
+
+def test_a_checkpoint_naming_foreign_code_is_refused(tmp_path, data_dir) -> None:
+    ckpt = train_one_batch("pix2pix", tmp_path / "run", data_dir)
+    checkpoint = torch.load(ckpt, weights_only=True)
+    checkpoint["style_gan_config"]["model"]["generator"] = {
+        "_target_": "builtins.open",
+        "_args_": [str(tmp_path / "victim.txt"), "w"],
+    }
+    torch.save(checkpoint, tmp_path / "hostile.ckpt")
+    with pytest.raises(CheckpointError, match="only style_gan's own networks"):
+        load_generator(tmp_path / "hostile.ckpt")
+    assert not (tmp_path / "victim.txt").exists()
+    with pytest.raises(CheckpointError, match="has no direction='BA'; choose one of: AB"):
+        load_generator(ckpt, "BA")
