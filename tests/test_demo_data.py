@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,15 @@ def test_generation_is_deterministic(demo_root: Path, tmp_path: Path) -> None:
     make_demo_dataset(again, image_size=32, num_train=6, num_test=4, seed=3)
     for path in demo_root.rglob("*.png"):
         assert path.read_bytes() == (again / path.relative_to(demo_root)).read_bytes()
+
+
+def test_processes_generating_it_at_once_all_succeed(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        pool.starmap(make_demo_dataset, [(root, 16, 4, 2, 3)] * 3)
+    assert len(list((root / "trainA").glob("*.png"))) == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no staging folder left behind
 
 
 def test_ink_print_maps_luminance_onto_the_palette() -> None:

@@ -118,7 +118,8 @@ def _save(images: torch.Tensor, folder: Path, prefix: str) -> None:
 def make_demo_dataset(
     root: Path, image_size: int = 64, num_train: int = 256, num_test: int = 48, seed: int = 0
 ) -> None:
-    """Write the demo dataset in the CycleGAN layout to ``root`` (atomically, via a rename).
+    """Write the demo dataset in the CycleGAN layout to ``root`` (atomically, via a rename; safe
+    when several processes write it at once).
 
     trainA and trainB are crops from different draws (unpaired); testA/testB are the same
     held-out crops before and after :func:`ink_print`, paired by file name.
@@ -144,7 +145,13 @@ def make_demo_dataset(
             "paired_test": True,
         }
         (staging / "demo.json").write_text(json.dumps(info, indent=2))
-        os.replace(staging, root)
+        try:
+            os.replace(staging, root)
+        except OSError:
+            # Another process (a parallel sweep job, a DDP rank) renamed the same seeded
+            # dataset into place first; theirs is identical, so ours is dropped.
+            if not (root / "demo.json").is_file():
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
