@@ -20,7 +20,7 @@ from style_gan.errors import ConfigError, check_choice
 from style_gan.methods.base import GanMethod
 from style_gan.metrics.suite import MetricSuite
 from style_gan.run.checkpoints import read_checkpoint, stored_model_config
-from style_gan.run.cli import CONFIG_DIR, one_line_errors
+from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return report
 
 
+@one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 @one_line_errors
 def main(cfg: DictConfig) -> None:

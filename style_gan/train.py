@@ -15,7 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 from style_gan.errors import ConfigError
 from style_gan.run.callbacks import StoreConfig
 from style_gan.run.checkpoints import check_checkpoint
-from style_gan.run.cli import CONFIG_DIR, one_line_errors
+from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.run.console import lightning_console
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 
 log = logging.getLogger(__name__)
@@ -37,40 +38,42 @@ def optimizer_steps(max_batches: int | None, model: L.LightningModule) -> int:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured method on the configured data; return the last logged metrics."""
     check_target_keys(cfg)
-    if "max_steps" in cfg.trainer:
+    if cfg.trainer.get("max_steps", -1) != -1:
         raise ConfigError(
             "trainer.max_steps counts optimizer steps (two per GAN batch, Lightning #17958); "
             "set max_batches=N or trainer.max_epochs=N instead"
         )
-    if cfg.get("seed") is not None:
-        L.seed_everything(cfg.seed, workers=True)
+    with lightning_console(max_batches=cfg.get("max_batches")):
+        if cfg.get("seed") is not None:
+            L.seed_everything(cfg.seed, workers=True)
 
-    log.info("building data <%s> and model <%s>", cfg.data._target_, cfg.model._target_)
-    datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
-    metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None
-    model: L.LightningModule = hydra.utils.instantiate(cfg.model, metrics=metrics)
-    # Tests compose with the hydra node included; it is no part of the run's settings.
-    config = OmegaConf.to_container(
-        OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True
-    )
-    callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config)]
-    loggers = instantiate_group(cfg.get("logger"))
-    trainer: L.Trainer = hydra.utils.instantiate(
-        cfg.trainer,
-        callbacks=callbacks,
-        logger=loggers or False,
-        max_steps=optimizer_steps(cfg.get("max_batches"), model),
-    )
-    for logger in loggers:
-        logger.log_hyperparams(config)
+        log.info("building data <%s> and model <%s>", cfg.data._target_, cfg.model._target_)
+        datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
+        metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None
+        model: L.LightningModule = hydra.utils.instantiate(cfg.model, metrics=metrics)
+        # Tests compose with the hydra node included; it is no part of the run's settings.
+        config = OmegaConf.to_container(
+            OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True
+        )
+        callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config)]
+        loggers = instantiate_group(cfg.get("logger"))
+        trainer: L.Trainer = hydra.utils.instantiate(
+            cfg.trainer,
+            callbacks=callbacks,
+            logger=loggers or False,
+            max_steps=optimizer_steps(cfg.get("max_batches"), model),
+        )
+        for logger in loggers:
+            logger.log_hyperparams(config)
 
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path:
-        check_checkpoint(ckpt_path, model, config["model"])
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        ckpt_path = cfg.get("ckpt_path")
+        if ckpt_path:
+            check_checkpoint(ckpt_path, model, config["model"])
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     return {name: float(value) for name, value in trainer.callback_metrics.items()}
 
 
+@one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 @one_line_errors
 def main(cfg: DictConfig) -> None:

@@ -1,7 +1,8 @@
-"""Training callbacks: a rolling latest checkpoint and sample image grids."""
+"""Training callbacks: a rolling latest checkpoint, sample image grids and the model's size."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,13 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.model_summary import get_human_readable_count
 from torchvision.utils import make_grid, save_image
 
+from style_gan.errors import ConfigError
 from style_gan.ranges import to_unit_range
+
+log = logging.getLogger(__name__)
 
 
 def batches_seen(trainer: L.Trainer, pl_module: L.LightningModule) -> int:
@@ -41,6 +46,25 @@ class LatestCheckpoint(ModelCheckpoint):
         )
 
 
+class BestCheckpoint(ModelCheckpoint):
+    """The checkpoint of the best value of a logged validation metric (``monitor``, ``mode``).
+
+    A monitored metric that validation did not log is a config error, said in one line with
+    the metrics that were logged (Lightning's own check raises a traceback).
+    """
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        logged = trainer.callback_metrics
+        if not trainer.sanity_checking and self.monitor not in logged:
+            names = ", ".join(sorted(key for key in logged if key.startswith("val/")))
+            raise ConfigError(
+                f"the best checkpoint monitors {self.monitor}, which validation did not log "
+                f"(logged: {names or 'nothing'}); add its metric to metrics=, monitor another "
+                "with callbacks.best_checkpoint.monitor=..., or drop it: ~callbacks.best_checkpoint"
+            )
+        super().on_validation_end(trainer, pl_module)
+
+
 class StoreConfig(L.Callback):
     """Stores the run's resolved config in every checkpoint (key ``style_gan_config``), so a
     checkpoint says how to rebuild its model and what a mismatched resume differs in."""
@@ -52,6 +76,23 @@ class StoreConfig(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         checkpoint["style_gan_config"] = self.config
+
+
+class ModelSize(L.Callback):
+    """One log line with the trainable parameters of each network, in place of Lightning's
+    summary table (whose FLOPs column reads 0 for a module without an example input)."""
+
+    @rank_zero_only
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        counts = {
+            name: sum(p.numel() for p in child.parameters() if p.requires_grad)
+            for name, child in pl_module.named_children()
+        }
+        networks = ", ".join(
+            f"{name} {get_human_readable_count(count)}" for name, count in counts.items() if count
+        )
+        total = get_human_readable_count(sum(counts.values()))
+        log.info("%s: %s trainable parameters (%s)", type(pl_module).__name__, total, networks)
 
 
 class SampleGrid(L.Callback):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import sys
@@ -9,14 +10,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from omegaconf.errors import MissingMandatoryValue
+from hydra.errors import HydraException, MissingConfigException
+from omegaconf import DictConfig
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
 
 from style_gan.errors import StyleGanError
+from style_gan.run.instantiate import accepted_keys, unknown_key_message
 
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _CHECKOUT_CONFIG_DIR = _PACKAGE_DIR.parent / "conf"
 # A source checkout keeps conf/ beside the package; a wheel carries it inside the package.
 CONFIG_DIR = _CHECKOUT_CONFIG_DIR if _CHECKOUT_CONFIG_DIR.is_dir() else _PACKAGE_DIR / "conf"
+
+
+# Whether the user asked for full tracebacks; one_line_composition_errors sets the variable
+# itself while Hydra composes the config.
+_USER_FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
 def root_error(error: BaseException) -> BaseException:
@@ -31,10 +40,12 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(task)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not _USER_FULL_ERROR:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
         try:
             return task(*args, **kwargs)
         except Exception as error:
-            if os.environ.get("HYDRA_FULL_ERROR"):
+            if _USER_FULL_ERROR:
                 raise
             cause = root_error(error)
             if isinstance(cause, MissingMandatoryValue):
@@ -50,3 +61,48 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return wrapper
+
+
+def one_line_composition_errors(hydra_main: Callable[[], Any]) -> Callable[[], Any]:
+    """Around a ``@hydra.main`` function: Hydra's own errors (a key or a group option that does
+    not exist, bad override syntax) as one ``error: ...`` line and exit 2, not several lines."""
+
+    @functools.wraps(hydra_main)
+    def wrapper() -> Any:
+        if _USER_FULL_ERROR:
+            return hydra_main()
+        # Hydra prints these itself and exits 1 unless HYDRA_FULL_ERROR=1 makes it raise them;
+        # the task's one_line_errors unsets it again before any training code runs.
+        os.environ["HYDRA_FULL_ERROR"] = "1"
+        try:
+            return hydra_main()
+        except HydraException as error:
+            print(f"error: {composition_error_message(error)}", file=sys.stderr)
+            sys.exit(2)
+
+    return wrapper
+
+
+def composition_error_message(error: HydraException) -> str:
+    """One line for an error Hydra raised while composing the config from the command line."""
+    cause = error.__cause__
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and isinstance(
+        cause.parent_node, DictConfig
+    ):
+        key = cause.full_key
+        node = cause.parent_node
+        target = node.get("_target_")
+        accepted = accepted_keys(target) if target else None
+        if accepted is not None and key.rsplit(".", 1)[-1] in accepted:
+            return f"{key} is not in the config yet; add it with a leading +: +{key}=..."
+        allowed = accepted if accepted is not None else [str(k) for k in node if k != "hydra"]
+        return unknown_key_message(key, allowed, target or "the config")
+    if isinstance(error, MissingConfigException) and error.options and error.missing_cfg_file:
+        group, _, option = error.missing_cfg_file.rpartition("/")
+        hint = difflib.get_close_matches(option, error.options, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return (
+            f"{group}={option} does not exist{suggestion}; "
+            f"choose one of: {', '.join(sorted(error.options))}"
+        )
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())

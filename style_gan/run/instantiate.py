@@ -35,7 +35,7 @@ def _check_node(node: Any, path: str) -> None:
         return
     target = node.get("_target_")
     if target is not None:
-        allowed = _accepted_keys(target)
+        allowed = accepted_keys(target)
         if allowed is not None:
             for key in node:
                 if key not in allowed and key not in _HYDRA_KEYS:
@@ -52,7 +52,7 @@ def unknown_key_message(full_key: str, allowed: Iterable[str], owner: str) -> st
     return f"unknown key '{full_key}' for {owner}{suggestion}; allowed: {', '.join(allowed)}"
 
 
-def _accepted_keys(target: str) -> set[str] | None:
+def accepted_keys(target: str) -> set[str] | None:
     """Keyword names ``target`` accepts; None when it takes ``**kwargs`` or cannot be inspected."""
     try:
         signature = inspect.signature(get_object(target))
