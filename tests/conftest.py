@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import lightning as L
@@ -30,6 +33,8 @@ FAST_TRAINER = [
     "trainer.num_sanity_val_steps=0",
     "trainer.log_every_n_steps=1",
     "~callbacks.progress_bar",
+    # Not the demo recipe's best checkpoint: it watches a metric tests often switch off.
+    "callbacks=default",
 ]
 # ... with small networks on small demo images.
 FAST = [
@@ -40,6 +45,15 @@ FAST = [
     "model.generator.base_channels=8",
     "model.discriminator.base_channels=8",
     "model.pool_size=4",
+    "metrics=none",
+]
+
+# One training batch and no validation, at a method's demo sizes (with model=NAME).
+ONE_BATCH = [
+    *FAST_TRAINER,
+    "trainer.limit_train_batches=1",
+    "trainer.limit_val_batches=0",
+    "data.batch_size=2",
     "metrics=none",
 ]
 
@@ -93,14 +107,33 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def train_config(tmp_path: Path, data_dir: Path) -> Iterator[Callable[..., DictConfig]]:
-    """``train_config(*overrides, run_dir=None)``: conf/train.yaml with the FAST settings."""
+def compose_train(tmp_path: Path, data_dir: Path) -> Iterator[Callable[..., DictConfig]]:
+    """``compose_train(*overrides, run_dir=None)``: conf/train.yaml with FAST_TRAINER and
+    ``overrides``, run in ``tmp_path/run`` unless ``run_dir`` says otherwise."""
 
     def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
-        return compose_config("train", [*FAST, *overrides], run_dir or tmp_path / "run", data_dir)
+        run = run_dir or tmp_path / "run"
+        return compose_config("train", [*FAST_TRAINER, *overrides], run, data_dir)
 
     yield make
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def train_config(compose_train: Callable[..., DictConfig]) -> Callable[..., DictConfig]:
+    """``train_config(*overrides, run_dir=None)``: conf/train.yaml with the FAST settings."""
+    return functools.partial(compose_train, *FAST[len(FAST_TRAINER) :])
+
+
+def metric_rows(run_dir: Path) -> list[dict[str, str]]:
+    """The rows of a run's CSV log."""
+    with open(run_dir / "csv" / "metrics.csv") as file:
+        return list(csv.DictReader(file))
+
+
+def train_steps(run_dir: Path) -> list[int]:
+    """The steps at which a run logged its training losses."""
+    return [int(row["step"]) for row in metric_rows(run_dir) if row.get("train/g")]
 
 
 def bare_trainer(*callbacks: L.Callback, train_batches: int, val_batches: int) -> L.Trainer:
@@ -116,6 +149,56 @@ def bare_trainer(*callbacks: L.Callback, train_batches: int, val_batches: int) -
         enable_progress_bar=False,
         callbacks=list(callbacks),
     )
+
+
+def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def has_gradient(module: torch.nn.Module) -> bool:
+    return any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+
+
+class PhaseRecorder(L.Callback):
+    """The parameters of a GAN method's networks at the start of a batch, before each optimizer
+    step ("g" for the first optimizer, "d" for the second) and at the end, with whether each
+    holds a gradient (``<key>_has_grad``). ``networks`` maps a key to the network's getter,
+    e.g. ``{"g": lambda m: m.g_ab, "d": lambda m: m.d_b}``."""
+
+    def __init__(self, networks: dict[str, Callable[[L.LightningModule], torch.nn.Module]]):
+        self.networks = networks
+        self.steps: list[dict[str, Any]] = []
+
+    def record(self, which: str, model: L.LightningModule) -> None:
+        step: dict[str, Any] = {"which": which}
+        for key, network in self.networks.items():
+            step[key] = snapshot(network(model))
+            step[f"{key}_has_grad"] = has_gradient(network(model))
+        self.steps.append(step)
+
+    def on_train_batch_start(self, trainer, model, batch, batch_idx) -> None:
+        self.record("start", model)
+
+    def on_before_optimizer_step(self, trainer, model, optimizer) -> None:
+        self.record("g" if optimizer is trainer.optimizers[0] else "d", model)
+
+    def on_train_batch_end(self, trainer, model, outputs, batch, batch_idx) -> None:
+        self.record("end", model)
+
+
+def assert_g_then_d(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """One batch of a GAN method as a PhaseRecorder saw it: G's step, then D's, each leaving
+    the other network alone, D given no gradient in G's phase. Returns start, g, d, end."""
+    start, g_step, d_step, end = steps
+    assert [step["which"] for step in steps] == ["start", "g", "d", "end"]
+    assert same(g_step["d"], start["d"]) and not g_step["d_has_grad"]
+    assert same(d_step["d"], start["d"]) and not same(d_step["g"], start["g"])
+    assert same(end["g"], d_step["g"]) and not same(end["d"], d_step["d"])
+    return start, g_step, d_step, end
 
 
 def write_image(

@@ -4,15 +4,12 @@ step observed inside a real Lightning fit, and a few batches of train(cfg) with 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import hydra
-import lightning as L
 import pytest
 import torch
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from style_gan.errors import ConfigError
@@ -21,7 +18,12 @@ from style_gan.methods.cut import CUT
 from style_gan.nets.generators import ResnetGenerator
 from style_gan.nets.patch_sampler import PatchSampler
 from style_gan.train import train
-from tests.conftest import FAST_TRAINER, bare_trainer, compose_config
+from tests.conftest import (
+    PhaseRecorder,
+    assert_g_then_d,
+    bare_trainer,
+    same,
+)
 
 SMALL = [
     "data.image_size=32",
@@ -36,19 +38,13 @@ SMALL = [
 
 
 @pytest.fixture
-def cut_config(tmp_path: Path, data_dir: Path) -> Iterator[Callable[..., DictConfig]]:
+def cut_config(compose_train) -> Callable[..., DictConfig]:
     """``cut_config(model, *overrides, run_dir=None)``: conf/train.yaml, tiny and fast."""
 
     def make(model: str, *overrides: str, run_dir: Path | None = None) -> DictConfig:
-        return compose_config(
-            "train",
-            [f"model={model}", *FAST_TRAINER, *SMALL, *overrides],
-            run_dir or tmp_path / "run",
-            data_dir,
-        )
+        return compose_train(f"model={model}", *SMALL, *overrides, run_dir=run_dir)
 
-    yield make
-    GlobalHydra.instance().clear()
+    return make
 
 
 # --- PatchNCE -------------------------------------------------------------------------------
@@ -138,61 +134,19 @@ def test_resnet_generator_encode_is_the_forward_pass_prefix_and_keeps_its_size()
 # --- the method -----------------------------------------------------------------------------
 
 
-def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
-
-
-class PhaseRecorder(L.Callback):
-    """Weights of G, the sampler F and D at the start of the batch and at each step."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-
-    def record(self, which: str, model: CUT) -> None:
-        self.steps.append(
-            {
-                "which": which,
-                "g": snapshot(model.generator),
-                "f": snapshot(model.patch_sampler),
-                "d": snapshot(model.discriminator),
-                "d_has_grad": any(
-                    p.grad is not None and p.grad.abs().sum() > 0
-                    for p in model.discriminator.parameters()
-                ),
-            }
-        )
-
-    def on_train_batch_start(self, trainer, model, batch, batch_idx) -> None:
-        self.record("start", model)
-
-    def on_before_optimizer_step(self, trainer, model, optimizer) -> None:
-        self.record("g" if optimizer is trainer.optimizers[0] else "d", model)
-
-    def on_train_batch_end(self, trainer, model, outputs, batch, batch_idx) -> None:
-        self.record("end", model)
-
-
 @pytest.mark.parametrize("model_name", ["cut", "fastcut"])
 def test_g_phase_trains_g_and_f_only_and_d_phase_trains_d_only(cut_config, model_name) -> None:
     cfg = cut_config(model_name)
     model: CUT = hydra.utils.instantiate(cfg.model)
-    recorder = PhaseRecorder()
+    recorder = PhaseRecorder(
+        {"g": lambda m: m.generator, "f": lambda m: m.patch_sampler, "d": lambda m: m.discriminator}
+    )
     trainer = bare_trainer(recorder, train_batches=1, val_batches=0)
     trainer.fit(model, datamodule=hydra.utils.instantiate(cfg.data))
 
-    start, g_step, d_step, end = recorder.steps
-    assert [s["which"] for s in recorder.steps] == ["start", "g", "d", "end"]
-    # G phase: D untouched and given no gradient; G's optimizer step moves G and F.
-    assert same(g_step["d"], start["d"]) and not g_step["d_has_grad"]
-    assert not same(d_step["g"], start["g"]) and not same(d_step["f"], start["f"])
-    assert same(d_step["d"], start["d"])
-    # D phase: G and F untouched; D moves.
-    assert same(end["g"], d_step["g"]) and same(end["f"], d_step["f"])
-    assert not same(end["d"], d_step["d"])
+    start, _, d_step, end = assert_g_then_d(recorder.steps)
+    # G's optimizer step moves the sampler F too; D's leaves it alone.
+    assert not same(d_step["f"], start["f"]) and same(end["f"], d_step["f"])
     assert trainer.global_step == 2
 
 

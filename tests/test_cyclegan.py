@@ -2,64 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import hydra
-import lightning as L
 import torch
 
 from style_gan.methods.cyclegan import CycleGAN
-from tests.conftest import bare_trainer
-
-
-def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
-
-
-class PhaseRecorder(L.Callback):
-    """Weights of G and D at the start of the batch and at each optimizer step."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-
-    def on_train_batch_start(self, trainer, model, batch, batch_idx) -> None:
-        self.steps.append({"which": "start", "g": snapshot(model.g_ab), "d": snapshot(model.d_b)})
-
-    def on_before_optimizer_step(self, trainer, model, optimizer) -> None:
-        which = "g" if optimizer is trainer.optimizers[0] else "d"
-        d_grads = [p.grad for p in model.d_b.parameters()]
-        self.steps.append(
-            {
-                "which": which,
-                "g": snapshot(model.g_ab),
-                "d": snapshot(model.d_b),
-                "d_has_grad": any(g is not None and g.abs().sum() > 0 for g in d_grads),
-            }
-        )
-
-    def on_train_batch_end(self, trainer, model, outputs, batch, batch_idx) -> None:
-        self.steps.append({"which": "end", "g": snapshot(model.g_ab), "d": snapshot(model.d_b)})
+from tests.conftest import PhaseRecorder, assert_g_then_d, bare_trainer
 
 
 def test_each_batch_steps_g_then_d_once_and_each_phase_leaves_the_other_alone(train_config) -> None:
     cfg = train_config("trainer.limit_train_batches=1", "trainer.limit_val_batches=0")
     datamodule = hydra.utils.instantiate(cfg.data)
     model: CycleGAN = hydra.utils.instantiate(cfg.model)
-    recorder = PhaseRecorder()
+    recorder = PhaseRecorder({"g": lambda m: m.g_ab, "d": lambda m: m.d_b})
     trainer = bare_trainer(recorder, train_batches=1, val_batches=0)
     trainer.fit(model, datamodule=datamodule)
 
-    start, g_step, d_step, end = recorder.steps
-    assert [s["which"] for s in recorder.steps] == ["start", "g", "d", "end"]
-    # G phase: D untouched and given no gradient; then G's step changes G.
-    assert same(g_step["d"], start["d"]) and not g_step["d_has_grad"]
-    assert same(d_step["d"], start["d"]) and not same(d_step["g"], start["g"])
-    # D phase: G untouched; D's step changes D.
-    assert same(end["g"], d_step["g"]) and not same(end["d"], d_step["d"])
+    assert_g_then_d(recorder.steps)
     # Lightning counts both optimizer steps (Lightning #17958).
     assert trainer.global_step == 2
 

@@ -3,15 +3,12 @@ fixed sample noise, and short end-to-end runs of train(cfg) on the demo data."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-from typing import Any
+import functools
 
 import hydra
 import lightning as L
 import pytest
 import torch
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from torch import nn
 from torchmetrics.image import StructuralSimilarityIndexMeasure
@@ -23,11 +20,16 @@ from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from style_gan.run.cli import root_error
 from style_gan.train import train
-from tests.conftest import FAST_TRAINER, bare_trainer, compose_config
+from tests.conftest import (
+    PhaseRecorder,
+    assert_g_then_d,
+    bare_trainer,
+    same,
+    train_steps,
+)
 
-# FAST_TRAINER with DCGAN's own small sizes (conftest's FAST has CycleGAN-only keys).
-FAST_DCGAN = [
-    *FAST_TRAINER,
+# DCGAN's own small sizes (conftest's FAST has CycleGAN-only keys).
+SMALL = [
     "model=dcgan",
     "data.image_size=32",
     "data.batch_size=2",
@@ -39,16 +41,9 @@ FAST_DCGAN = [
 
 
 @pytest.fixture
-def dcgan_config(tmp_path: Path, data_dir: Path):
+def dcgan_config(compose_train):
     """``dcgan_config(*overrides, run_dir=None)``: conf/train.yaml with model=dcgan, small."""
-
-    def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
-        return compose_config(
-            "train", [*FAST_DCGAN, *overrides], run_dir or tmp_path / "run", data_dir
-        )
-
-    yield make
-    GlobalHydra.instance().clear()
+    return functools.partial(compose_train, *SMALL)
 
 
 def parameters(net: nn.Module) -> int:
@@ -93,36 +88,6 @@ def test_wrong_shapes_fail_at_the_boundary() -> None:
         DCGANDiscriminator(image_size=32, base_channels=4)(torch.randn(2, 3, 64, 64))
 
 
-def snapshot(module: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
-
-
-class PhaseRecorder(L.Callback):
-    """Weights of G and D at the start of the batch and at each optimizer step."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-
-    def record(self, which: str, model: DCGAN, **extra: Any) -> None:
-        g, d = snapshot(model.generator), snapshot(model.discriminator)
-        self.steps.append({"which": which, "g": g, "d": d, **extra})
-
-    def on_train_batch_start(self, trainer, model, batch, batch_idx) -> None:
-        self.record("start", model)
-
-    def on_before_optimizer_step(self, trainer, model, optimizer) -> None:
-        grads = [p.grad for p in model.discriminator.parameters()]
-        has_grad = any(g is not None and g.abs().sum() > 0 for g in grads)
-        self.record("g" if optimizer is trainer.optimizers[0] else "d", model, d_has_grad=has_grad)
-
-    def on_train_batch_end(self, trainer, model, outputs, batch, batch_idx) -> None:
-        self.record("end", model)
-
-
 def fit_one_batch(cfg: DictConfig, *callbacks: L.Callback) -> DCGAN:
     datamodule = hydra.utils.instantiate(cfg.data)
     model: DCGAN = hydra.utils.instantiate(cfg.model)
@@ -131,15 +96,9 @@ def fit_one_batch(cfg: DictConfig, *callbacks: L.Callback) -> DCGAN:
 
 
 def test_each_phase_steps_its_network_and_leaves_the_other_alone(dcgan_config) -> None:
-    recorder = PhaseRecorder()
+    recorder = PhaseRecorder({"g": lambda m: m.generator, "d": lambda m: m.discriminator})
     fit_one_batch(dcgan_config(), recorder)
-    start, g_step, d_step, end = recorder.steps
-    assert [s["which"] for s in recorder.steps] == ["start", "g", "d", "end"]
-    # G phase: D untouched and given no gradient; then G's step changes G.
-    assert same(g_step["d"], start["d"]) and not g_step["d_has_grad"]
-    assert same(d_step["d"], start["d"]) and not same(d_step["g"], start["g"])
-    # D phase: G untouched; D's step changes D.
-    assert same(end["g"], d_step["g"]) and not same(end["d"], d_step["d"])
+    assert_g_then_d(recorder.steps)
 
 
 def test_defaults_are_the_papers(dcgan_config) -> None:
@@ -183,15 +142,6 @@ def test_images_of_another_size_than_the_generators_fail_clearly(dcgan_config) -
     cfg = dcgan_config("model.generator.image_size=64")
     with pytest.raises(ConfigError, match=r"generates 64 px images.*model.generator.image_size"):
         fit_one_batch(cfg)
-
-
-def metric_rows(run_dir: Path) -> list[dict[str, str]]:
-    with open(run_dir / "csv" / "metrics.csv") as file:
-        return list(csv.DictReader(file))
-
-
-def train_steps(run_dir: Path) -> list[int]:
-    return [int(row["step"]) for row in metric_rows(run_dir) if row.get("train/g")]
 
 
 def test_train_with_fd_effnet_then_resume_from_last_checkpoint(dcgan_config, tmp_path) -> None:
@@ -241,7 +191,7 @@ def test_content_and_target_metrics_are_refused_in_one_line(dcgan_config) -> Non
 
 def test_spectral_norm_discriminator_trains(dcgan_config) -> None:
     cfg = dcgan_config("model.discriminator.spectral_norm=true", "model.discriminator.norm=none")
-    recorder = PhaseRecorder()
+    recorder = PhaseRecorder({"g": lambda m: m.generator, "d": lambda m: m.discriminator})
     model = fit_one_batch(cfg, recorder)
     convs = [m for m in model.discriminator.modules() if isinstance(m, nn.Conv2d)]
     assert len(convs) == 4

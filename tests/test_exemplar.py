@@ -3,17 +3,13 @@ losses, the training step's phases and end-to-end runs of train(cfg) on the demo
 
 from __future__ import annotations
 
-import csv
+import functools
 from pathlib import Path
-from typing import Any
 
 import hydra
-import lightning as L
 import pytest
 import torch
-from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import InstantiationException
-from omegaconf import DictConfig
 
 from style_gan.data.content_style import ContentStyleDataModule
 from style_gan.data.datamodule import UnpairedDataModule
@@ -27,9 +23,11 @@ from style_gan.nets.vgg import VGG19_FILE, VGG19_URL, VGG19Features
 from style_gan.run.cli import root_error
 from style_gan.train import train
 from tests.conftest import (
-    FAST_TRAINER,
+    PhaseRecorder,
+    assert_g_then_d,
     bare_trainer,
-    compose_config,
+    same,
+    train_steps,
     write_image,
     write_unpaired_layout,
     write_vgg_weights,
@@ -49,24 +47,9 @@ SMALL = [
 
 
 @pytest.fixture
-def config(tmp_path: Path, data_dir: Path):
+def config(compose_train):
     """``config(*overrides, run_dir=None)``: model=exemplar on the demo data, tiny and fast."""
-
-    def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
-        return compose_config(
-            "train", [*FAST_TRAINER, *SMALL, *overrides], run_dir or tmp_path / "run", data_dir
-        )
-
-    yield make
-    GlobalHydra.instance().clear()
-
-
-def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
-    return [t.detach().clone() for t in [*module.parameters(), *module.buffers()]]
-
-
-def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    return functools.partial(compose_train, *SMALL)
 
 
 def population_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,55 +162,16 @@ def test_content_and_style_losses_are_zero_for_identical_inputs(which, tmp_path)
         style_loss(net, x, y, layers=[7])
 
 
-class PhaseRecorder(L.Callback):
-    """Weights of G, D and the feature network at the start, at each optimizer step, the end."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-
-    def _record(self, which: str, model: ExemplarStyleTransfer, **extra: Any) -> None:
-        self.steps.append(
-            {
-                "which": which,
-                "g": snapshot(model.generator),
-                "d": snapshot(model.discriminator),
-                "phi": snapshot(model.features()),
-                **extra,
-            }
-        )
-
-    def on_train_batch_start(self, trainer, model, batch, batch_idx) -> None:
-        self._record("start", model)
-
-    def on_before_optimizer_step(self, trainer, model, optimizer) -> None:
-        which = "g" if optimizer is trainer.optimizers[0] else "d"
-        grads = [p.grad for p in model.discriminator.parameters()]
-        phi_grads = [p.grad for p in model.features().parameters()]
-        self._record(
-            which,
-            model,
-            d_has_grad=any(g is not None and g.abs().sum() > 0 for g in grads),
-            phi_has_grad=any(g is not None for g in phi_grads),
-        )
-
-    def on_train_batch_end(self, trainer, model, outputs, batch, batch_idx) -> None:
-        self._record("end", model)
-
-
 def test_one_step_each_phase_leaves_the_other_network_and_the_feature_net_alone(config) -> None:
     cfg = config()
     model: ExemplarStyleTransfer = hydra.utils.instantiate(cfg.model)
-    recorder = PhaseRecorder()
+    recorder = PhaseRecorder(
+        {"g": lambda m: m.generator, "d": lambda m: m.discriminator, "phi": lambda m: m.features()}
+    )
     trainer = bare_trainer(recorder, train_batches=1, val_batches=0)
     trainer.fit(model, datamodule=hydra.utils.instantiate(cfg.data))
 
-    start, g_step, d_step, end = recorder.steps
-    assert [s["which"] for s in recorder.steps] == ["start", "g", "d", "end"]
-    # G phase: D untouched and given no gradient; then G's step changes G.
-    assert same(g_step["d"], start["d"]) and not g_step["d_has_grad"]
-    assert same(d_step["d"], start["d"]) and not same(d_step["g"], start["g"])
-    # D phase: G untouched; D's step changes D.
-    assert same(end["g"], d_step["g"]) and not same(end["d"], d_step["d"])
+    start, g_step, d_step, end = assert_g_then_d(recorder.steps)
     # The feature network: no gradients, no updates (BatchNorm statistics included), eval mode,
     # in no optimizer and no checkpoint.
     assert not g_step["phi_has_grad"] and not d_step["phi_has_grad"]
@@ -276,11 +220,6 @@ def test_content_style_data_pairs_evaluation_content_with_another_exemplar(tmp_p
         assert torch.equal(item["target"], val_set[(index + 2) % 3]["style"])
     batch = next(iter(datamodule.val_dataloader()))
     assert batch["content"].shape == batch["target"].shape == (3, 3, 32, 32)
-
-
-def train_steps(run_dir: Path) -> list[int]:
-    with open(run_dir / "csv" / "metrics.csv") as file:
-        return [int(row["step"]) for row in csv.DictReader(file) if row.get("train/g")]
 
 
 def test_train_on_the_demo_data_then_resume_from_last_checkpoint(config, tmp_path) -> None:

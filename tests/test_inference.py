@@ -14,7 +14,7 @@ from style_gan.inference.generator import load_generator
 from style_gan.nets.vgg import VGG19_FILE
 from style_gan.run.cli import CONFIG_DIR, root_error
 from style_gan.train import train
-from tests.conftest import FAST_TRAINER, compose_config, write_vgg_weights
+from tests.conftest import ONE_BATCH, compose_config, write_vgg_weights
 
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
 
@@ -25,12 +25,8 @@ def train_one_batch(model: str, run: Path, data_dir: Path, *overrides: str) -> P
     cfg = compose_config(
         "train",
         [
-            *FAST_TRAINER,
-            "trainer.limit_train_batches=1",
-            "trainer.limit_val_batches=0",
+            *ONE_BATCH,
             f"model={model}",
-            "data.batch_size=2",
-            "metrics=none",
             "model.ema_decay=0.5",
             *overrides,
         ],

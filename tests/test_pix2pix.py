@@ -3,22 +3,26 @@ and short real runs of train(cfg) on the demo and on a paired folder, with a res
 
 from __future__ import annotations
 
-import csv
+import functools
 from pathlib import Path
-from typing import Any
 
 import hydra
-import lightning as L
 import pytest
 import torch
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import InstantiationException
-from omegaconf import DictConfig
 
 from style_gan.errors import ConfigError
 from style_gan.methods.pix2pix import Pix2Pix, pair
 from style_gan.train import train
-from tests.conftest import FAST_TRAINER, bare_trainer, compose_config, write_unpaired_layout
+from tests.conftest import (
+    PhaseRecorder,
+    assert_g_then_d,
+    bare_trainer,
+    compose_config,
+    train_steps,
+    write_unpaired_layout,
+)
 from tests.test_paired_data import write_aligned
 
 # Small pix2pix: a 5-level U-Net fits 32 px images (32 / 2**5 = 1).
@@ -33,13 +37,8 @@ DEMO = ["data.image_size=32", "data.batch_size=2", "data.eval_batch_size=2"]
 
 
 @pytest.fixture
-def config(tmp_path: Path, data_dir: Path):
-    def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
-        run = run_dir or tmp_path / "run"
-        return compose_config("train", [*FAST_TRAINER, *SMALL, *overrides], run, data_dir)
-
-    yield make
-    GlobalHydra.instance().clear()
+def config(compose_train):
+    return functools.partial(compose_train, *SMALL)
 
 
 def paired_folder(tmp_path: Path) -> list[str]:
@@ -54,46 +53,6 @@ def paired_folder(tmp_path: Path) -> list[str]:
         "data.num_workers=0",
         "data.pin_memory=false",
     ]
-
-
-def snapshot(module: torch.nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
-    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
-
-
-def train_steps(run: Path) -> list[int]:
-    with open(run / "csv" / "metrics.csv") as file:
-        return [int(row["step"]) for row in csv.DictReader(file) if row.get("train/g")]
-
-
-class PhaseRecorder(L.Callback):
-    """Weights of G and D at the start of the batch, at each optimizer step and at the end."""
-
-    def __init__(self) -> None:
-        self.steps: list[dict[str, Any]] = []
-
-    def record(self, which: str, model: Pix2Pix) -> None:
-        d_grads = [p.grad for p in model.discriminator.parameters()]
-        self.steps.append(
-            {
-                "which": which,
-                "g": snapshot(model.generator),
-                "d": snapshot(model.discriminator),
-                "d_has_grad": any(g is not None and g.abs().sum() > 0 for g in d_grads),
-            }
-        )
-
-    def on_train_batch_start(self, trainer, model, batch, batch_idx) -> None:
-        self.record("start", model)
-
-    def on_before_optimizer_step(self, trainer, model, optimizer) -> None:
-        self.record("g" if optimizer is trainer.optimizers[0] else "d", model)
-
-    def on_train_batch_end(self, trainer, model, outputs, batch, batch_idx) -> None:
-        self.record("end", model)
 
 
 def test_shapes_sample_rows_and_the_demo_sizes(config) -> None:
@@ -137,18 +96,12 @@ def test_each_batch_steps_g_then_d_once_and_each_phase_leaves_the_other_alone(co
     cfg = config(*DEMO)
     datamodule = hydra.utils.instantiate(cfg.data)
     model: Pix2Pix = hydra.utils.instantiate(cfg.model)
-    recorder = PhaseRecorder()
+    recorder = PhaseRecorder({"g": lambda m: m.generator, "d": lambda m: m.discriminator})
     trainer = bare_trainer(recorder, train_batches=1, val_batches=0)
     trainer.fit(model, datamodule=datamodule)
 
-    start, g_step, d_step, end = recorder.steps
-    assert [s["which"] for s in recorder.steps] == ["start", "g", "d", "end"]
-    # G phase: D untouched and given no gradient; then G's step changes G.
-    assert same(g_step["d"], start["d"]) and not g_step["d_has_grad"]
-    assert same(d_step["d"], start["d"]) and not same(d_step["g"], start["g"])
-    # D phase: G untouched; D's step changes D.
+    _, _, d_step, _ = assert_g_then_d(recorder.steps)
     assert d_step["d_has_grad"]
-    assert same(end["g"], d_step["g"]) and not same(end["d"], d_step["d"])
     assert trainer.global_step == 2
 
 

@@ -15,7 +15,7 @@ from style_gan.nets.ema import ModelEMA
 from style_gan.nets.init import init_weights
 from style_gan.run.cli import CONFIG_DIR
 from style_gan.train import train
-from tests.conftest import FAST_TRAINER, compose_config
+from tests.conftest import ONE_BATCH, compose_config
 
 
 def test_diff_augment_is_differentiable_and_keeps_shapes() -> None:
@@ -129,12 +129,8 @@ def test_every_method_trains_with_every_stabiliser_switched_on(
     cfg = compose_config(
         "train",
         [
-            *FAST_TRAINER,
-            "trainer.limit_train_batches=1",
-            "trainer.limit_val_batches=0",
+            *ONE_BATCH,
             f"model={model}",
-            "data.batch_size=2",
-            "metrics=none",
             *ALL_SWITCHES,
         ],
         run,

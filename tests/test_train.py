@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import signal
 from pathlib import Path
 
@@ -12,16 +11,13 @@ import torch
 
 from style_gan.errors import CheckpointError, ConfigError
 from style_gan.train import train
-from tests.conftest import FAST_TRAINER, compose_config, write_unpaired_layout
-
-
-def metric_rows(run_dir: Path) -> list[dict[str, str]]:
-    with open(run_dir / "csv" / "metrics.csv") as file:
-        return list(csv.DictReader(file))
-
-
-def train_steps(run_dir: Path) -> list[int]:
-    return [int(row["step"]) for row in metric_rows(run_dir) if row.get("train/g")]
+from tests.conftest import (
+    FAST_TRAINER,
+    compose_config,
+    metric_rows,
+    train_steps,
+    write_unpaired_layout,
+)
 
 
 def test_demo_experiment_leaves_checkpoint_grid_and_per_step_losses(train_config, tmp_path) -> None:
@@ -30,11 +26,15 @@ def test_demo_experiment_leaves_checkpoint_grid_and_per_step_losses(train_config
         train_config(
             "trainer.limit_train_batches=3",
             "metrics=[fd_effnet,semantic,ssim,psnr]",  # the demo recipe's
+            "callbacks=best",
             run_dir=run,
         )
     )
-    assert (run / "checkpoints" / "last.ckpt").is_file()
-    assert (run / "checkpoints" / "epoch_000.ckpt").is_file()
+    # last.ckpt and the best by val/fd_effnet; no checkpoint per epoch.
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "best_epoch_000.ckpt",
+        "last.ckpt",
+    ]
     assert (run / "samples" / "final.png").is_file()
     assert len(list((run / "samples").glob("epoch=000-batch=*.png"))) == 1
     assert train_steps(run) == [0, 1, 2]
@@ -55,6 +55,13 @@ def test_best_checkpoint_by_a_validation_metric(train_config, tmp_path) -> None:
         min(float(r["val/fd_effnet"]) for r in metric_rows(run) if r["val/fd_effnet"])
     )
     assert not any(key.startswith("metrics") for key in checkpoint["state_dict"])
+
+
+def test_a_best_checkpoint_of_a_metric_never_logged_is_one_config_error(train_config) -> None:
+    cfg = train_config("callbacks=best", "metrics=ssim", "trainer.max_epochs=2")
+    with pytest.raises(ConfigError, match=r"monitors val/fd_effnet.*logged: .*val/ssim"):
+        train(cfg)
+    assert (Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt").is_file()  # nothing lost
 
 
 def test_horse2zebra_recipe_trains_on_a_cyclegan_layout_folder(tmp_path, data_dir) -> None:
@@ -91,7 +98,7 @@ def test_max_batches_counts_batches_not_optimizer_steps(train_config, tmp_path) 
 
 def test_trainer_max_steps_is_refused_with_the_reason(train_config) -> None:
     with pytest.raises(ConfigError, match=r"two per GAN batch.*max_batches"):
-        train(train_config("+trainer.max_steps=10"))
+        train(train_config("trainer.max_steps=10"))
 
 
 def _lr(checkpoint: dict) -> float:
