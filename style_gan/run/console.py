@@ -67,6 +67,9 @@ def lightning_console(max_batches: int | None = None) -> Iterator[None]:
         # The weight averages and frozen feature networks stay in eval mode by design (their
         # train() keeps them there), which is all Lightning counts here.
         warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
+        # Said on any machine with srun on the PATH, though a run started without srun is one
+        # process by intent; jobs a SLURM launcher starts run under srun and never see it.
+        warnings.filterwarnings("ignore", message=r"The `srun` command is available")
         try:
             yield
         finally:
