@@ -117,12 +117,12 @@ def test_config_errors_hydra_finds_are_one_line_too(
 ) -> None:
     # In this process: Hydra refuses these before anything is built, so no subprocess is needed.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")  # restored after the test, whatever main() does
     monkeypatch.setattr(sys, "argv", ["style-gan-train", *overrides])
     with pytest.raises(SystemExit) as exit_info:
         main()
     stderr = capsys.readouterr().err
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 2 and "HYDRA_FULL_ERROR" not in os.environ
     assert stderr.startswith(message) and stderr.count("\n") == 1, stderr
 
 

@@ -79,6 +79,8 @@ def one_line_composition_errors(hydra_main: Callable[[], Any]) -> Callable[[], A
         except HydraException as error:
             print(f"error: {composition_error_message(error)}", file=sys.stderr)
             sys.exit(2)
+        finally:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
 
     return wrapper
 
