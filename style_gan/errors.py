@@ -13,6 +13,10 @@ class DataError(StyleGanError):
     """A data folder or image that cannot be used."""
 
 
+class UnreadableImageError(DataError):
+    """An image file that cannot be used: not an image, truncated, or over the pixel limit."""
+
+
 class CheckpointError(StyleGanError):
     """A checkpoint that is missing, unreadable or does not fit the model."""
 

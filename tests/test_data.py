@@ -64,7 +64,7 @@ def test_truncated_image_is_skipped_when_decoded_and_training_goes_on(
     assert len(dataset) == 3  # the header parses, so the scan keeps it
     with caplog.at_level(logging.WARNING):
         items = [dataset[i] for i in range(len(dataset))]
-    assert "skipping unreadable image" in caplog.text and "zz_truncated.png" in caplog.text
+    assert "skipping unreadable image: " in caplog.text and "zz_truncated.png" in caplog.text
     assert all(item["content"].shape == (3, 32, 32) for item in items)
     assert not any(item["content_path"].endswith("zz_truncated.png") for item in items)
 

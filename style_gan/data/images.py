@@ -1,17 +1,32 @@
-"""Finding usable image files in a folder and reading them as RGB."""
+"""Finding usable image files in a folder and reading them: upright (EXIF orientation), any
+mode Pillow reads as RGB (+ alpha), with a pixel limit against decompression bombs."""
 
 from __future__ import annotations
 
 import logging
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from style_gan.errors import DataError
+from style_gan.errors import DataError, UnreadableImageError
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+DEFAULT_MAX_PIXELS = 100_000_000
+
+
+@dataclass
+class InputImage:
+    """An input as RGB, with its alpha channel (None when it has none) and where it came from
+    (None for an image given as an object)."""
+
+    rgb: Image.Image
+    alpha: Image.Image | None
+    path: Path | None
 
 
 def scan_image_folder(folder: Path, min_size: int | None = None) -> list[Path]:
@@ -55,13 +70,53 @@ def scan_image_folder(folder: Path, min_size: int | None = None) -> list[Path]:
     return usable
 
 
-def load_rgb(path: Path) -> Image.Image:
-    """Decode ``path`` fully as an RGB image (grayscale, palette and RGBA are converted)."""
-    with Image.open(path) as image:
+def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> InputImage:
+    """``path`` upright (EXIF orientation applied) as RGB plus alpha. 16-bit and 32-bit
+    grayscale are scaled to 8 bits rather than clipped; palette, CMYK, LA and RGBA convert.
+    An UnreadableImageError names the file when it is unreadable or has more than
+    ``max_pixels`` pixels (checked from the header, before anything is decoded)."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns from its own limit on; ours is checked below, before decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        width, height = image.size
+        if width * height > max_pixels:
+            raise UnreadableImageError(
+                f"{path} has {width}×{height} = {width * height / 1e6:.0f} MP, more than "
+                f"max_pixels={max_pixels}; raise max_pixels= if you trust the file"
+            )
         image.load()
-        if image.mode == "RGBA" or (image.mode == "P" and "transparency" in image.info):
-            # Composite onto white: dropping alpha would expose arbitrary hidden colours.
-            rgba = image.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(background, rgba).convert("RGB")
-        return image.convert("RGB")
+        image = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError as error:
+        raise UnreadableImageError(f"{path} is refused as a decompression bomb: {error}") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise UnreadableImageError(f"{path} is not a readable image ({error})") from error
+    return InputImage(*to_rgb_and_alpha(image), path=path)
+
+
+def to_rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Any Pillow image as (RGB, alpha or None)."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        # Integer modes hold 16-bit data (0..65535) in every file format Pillow reads as such.
+        peak = 65535.0 if image.mode != "F" and values.max() > 255 else 255.0
+        gray = np.clip(values / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB"), None
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        alpha = image.getchannel("A")
+        return image.convert("RGB"), alpha
+    return image.convert("RGB"), None
+
+
+def load_rgb(path: Path) -> Image.Image:
+    """Decode ``path`` fully as an upright RGB image; transparent pixels are composited onto
+    white (dropping alpha would expose arbitrary hidden colours)."""
+    image = open_image(path)
+    if image.alpha is None:
+        return image.rgb
+    background = Image.new("RGB", image.rgb.size, (255, 255, 255))
+    return Image.composite(image.rgb, background, image.alpha)

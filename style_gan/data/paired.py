@@ -22,7 +22,7 @@ from torchvision.transforms import v2
 
 from style_gan.data.datamodule import ImageFolderDataModule
 from style_gan.data.images import load_rgb, scan_image_folder
-from style_gan.errors import DataError, check_choice
+from style_gan.errors import DataError, UnreadableImageError, check_choice
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ class PairedImageDataset(Dataset):
             a_path, b_path = self.pairs[(index + offset) % len(self.pairs)]
             try:
                 return a_path, b_path, self._load_pair(a_path, b_path)
-            except OSError as error:
-                log.warning("skipping unreadable pair %s (%s)", a_path.name, error)
+            except UnreadableImageError as error:
+                log.warning("skipping unreadable pair %s: %s", a_path.name, error)
         raise DataError(f"none of the {len(self.pairs)} image pairs could be decoded")
 
     @staticmethod

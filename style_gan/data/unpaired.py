@@ -11,7 +11,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from style_gan.data.images import load_rgb
-from style_gan.errors import DataError
+from style_gan.errors import DataError, UnreadableImageError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,6 @@ class UnpairedImageDataset(Dataset):
             path = files[(index + offset) % len(files)]
             try:
                 return self.transform(load_rgb(path)), path
-            except OSError as error:
-                log.warning("skipping unreadable image %s (%s)", path, error)
+            except UnreadableImageError as error:
+                log.warning("skipping unreadable image: %s", error)
         raise DataError(f"none of the {len(files)} images in {files[0].parent} could be decoded")
