@@ -2,8 +2,8 @@
 
 Imports run downward only (tests/test_layout.py checks it):
 
-    train.py eval.py                  entry points: a pure function of cfg + a thin @hydra.main
-    inference/                        a trained generator alone, for using a model
+    train.py eval.py stylize.py       entry points: a pure function of cfg + a thin @hydra.main
+    inference/                        using a trained model: its generator alone, tiling, files
     methods/                          one LightningModule per method
     gan/  metrics/                    GAN maths; evaluation metrics
     nets/  data/                      networks; image folders and data modules
@@ -11,4 +11,15 @@ Imports run downward only (tests/test_layout.py checks it):
     errors.py ranges.py weights.py    small shared leaves
 """
 
+from typing import Any
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # `from style_gan import Stylizer` without importing torch for every `import style_gan`.
+    if name == "Stylizer":
+        from style_gan.inference.stylizer import Stylizer
+
+        return Stylizer
+    raise AttributeError(f"module 'style_gan' has no attribute {name!r}")

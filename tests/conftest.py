@@ -23,6 +23,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorIncepti
 
 from style_gan.nets.vgg import vgg19_features
 from style_gan.run.cli import CONFIG_DIR
+from style_gan.train import train
 
 # A couple of batches: the real code paths at a fraction of the cost.
 FAST_TRAINER = [
@@ -104,6 +105,40 @@ def fake_torch_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data folder per test session, so the demo dataset is generated once."""
     return tmp_path_factory.mktemp("data")
+
+
+def train_one_batch(model: str, run: Path, data_dir: Path, *overrides: str) -> Path:
+    """A checkpoint of ``model`` after one batch, with a weight average that differs from the
+    live weights."""
+    cfg = compose_config(
+        "train",
+        [
+            *ONE_BATCH,
+            f"model={model}",
+            "model.ema_decay=0.5",
+            *overrides,
+        ],
+        run,
+        data_dir,
+    )
+    train(cfg)
+    return run / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def one_batch_checkpoint(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path
+) -> Callable[[str], Path]:
+    """``one_batch_checkpoint(model)``: train_one_batch's checkpoint, trained once a session."""
+    checkpoints: dict[str, Path] = {}
+
+    def get(model: str) -> Path:
+        if model not in checkpoints:
+            run = tmp_path_factory.mktemp(f"one_batch_{model}") / "run"
+            checkpoints[model] = train_one_batch(model, run, data_dir)
+        return checkpoints[model]
+
+    return get
 
 
 @pytest.fixture

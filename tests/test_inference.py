@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 from hydra.errors import InstantiationException
@@ -13,28 +11,9 @@ from style_gan.eval import load_trained_model
 from style_gan.inference.generator import load_generator
 from style_gan.nets.vgg import VGG19_FILE
 from style_gan.run.cli import CONFIG_DIR, root_error
-from style_gan.train import train
-from tests.conftest import ONE_BATCH, compose_config, write_vgg_weights
+from tests.conftest import train_one_batch, write_vgg_weights
 
 MODELS = sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml"))
-
-
-def train_one_batch(model: str, run: Path, data_dir: Path, *overrides: str) -> Path:
-    """A checkpoint of ``model`` after one batch, with a weight average that differs from the
-    live weights."""
-    cfg = compose_config(
-        "train",
-        [
-            *ONE_BATCH,
-            f"model={model}",
-            "model.ema_decay=0.5",
-            *overrides,
-        ],
-        run,
-        data_dir,
-    )
-    train(cfg)
-    return run / "checkpoints" / "last.ckpt"
 
 
 def generator_inputs(kind: str, latent_dim: int = 0) -> tuple[torch.Tensor, ...]:
@@ -49,9 +28,9 @@ def generator_inputs(kind: str, latent_dim: int = 0) -> tuple[torch.Tensor, ...]
 
 @pytest.mark.parametrize("model", MODELS)
 def test_the_generator_alone_computes_what_the_trained_model_does(
-    model: str, tmp_path: Path, data_dir: Path
+    model: str, one_batch_checkpoint
 ) -> None:
-    ckpt = train_one_batch(model, tmp_path / "run", data_dir)
+    ckpt = one_batch_checkpoint(model)
     full = load_trained_model(ckpt)
     directions = ["AB", "BA"] if model == "cyclegan" else ["AB"]
     assert list(full.generators) == directions

@@ -11,11 +11,11 @@ import style_gan
 
 PACKAGE_ROOT = Path(style_gan.__file__).parent
 LEAVES = {"errors", "ranges", "weights"}
-ENTRY_POINTS = {"train", "eval"}
+ENTRY_POINTS = {"train", "eval", "stylize"}
 
 # What each unit of style_gan may import besides itself: the arrows of style_gan/__init__.py.
 ALLOWED_IMPORTS: dict[str, set[str]] = {
-    "inference": {"methods", "run", "nets"} | LEAVES,
+    "inference": {"methods", "run", "nets", "data"} | LEAVES,
     "methods": {"gan", "metrics", "nets"} | LEAVES,
     "gan": {"nets"} | LEAVES,
     "metrics": {"nets"} | LEAVES,

@@ -1,5 +1,5 @@
-"""A trained model's generator alone, for using it: loaded from a checkpoint without its
-discriminator, image pools, optimizers or training-only feature networks.
+"""Using a trained model: its generator loaded alone (no discriminator, pools, optimizers or
+training-only feature networks), images of any size in tiles, image files in and out.
 
-May import: methods, run, nets and the leaves.
+May import: methods, run, nets, data and the leaves.
 """

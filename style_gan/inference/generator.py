@@ -30,7 +30,8 @@ NETS_PACKAGE = "style_gan.nets."
 
 @dataclass(frozen=True)
 class TrainedGenerator:
-    """A trained generator in eval mode with frozen weights, and what it takes.
+    """A trained generator in eval mode with frozen weights, what it takes, and how long it
+    trained (``batches``).
 
     ``input``: ``image`` G(x) | ``image_and_style`` G(content, style, α) | ``noise`` G(z), all
     images (B, 3, H, W) in [-1, 1]. ``direction``: AB, or BA for a method that has one.
@@ -41,6 +42,7 @@ class TrainedGenerator:
     input: str
     direction: str
     checkpoint: Path
+    batches: int
 
 
 def load_generator(
@@ -82,6 +84,7 @@ def load_generator(
         input=method.generator_input,
         direction=direction,
         checkpoint=path,
+        batches=int(checkpoint.get("global_step", 0)) // method.optimizer_steps_per_batch,
     )
 
 

@@ -48,8 +48,10 @@ class ResnetGenerator(nn.Module):
 
     ``resnet_9blocks`` (256 px) and ``resnet_6blocks`` (128 px) are the CycleGAN settings;
     with ``base_channels=64`` they have 11.378 M and 7.841 M parameters. H, W must be
-    divisible by 4.
+    divisible by ``size_multiple`` (4).
     """
+
+    size_multiple = 4
 
     def __init__(
         self,
@@ -90,7 +92,7 @@ class ResnetGenerator(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_divisible(x, 4, type(self).__name__)
+        _check_divisible(x, self.size_multiple, type(self).__name__)
         return self.model(x)
 
     def encode(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
@@ -98,7 +100,7 @@ class ResnetGenerator(nn.Module):
         running the network only as far as the deepest one (CUT's PatchNCE features; with 9
         blocks, layers 0, 4, 8, 12, 16 are the padded input pixels, the two downsampling
         stages and the outputs of residual blocks 3 and 7)."""
-        _check_divisible(x, 4, type(self).__name__)
+        _check_divisible(x, self.size_multiple, type(self).__name__)
         wanted = set(self._check_layers(layers))
         found: dict[int, torch.Tensor] = {}
         for index, layer in enumerate(self.model[: max(wanted) + 1]):
@@ -182,7 +184,7 @@ class UnetSkipBlock(nn.Module):
 
 class UnetGenerator(nn.Module):
     """U-Net with ``num_downs`` stride-2 levels; ``unet_256`` is num_downs=8 (54.414 M params
-    at base_channels=64). H, W must be divisible by 2**num_downs."""
+    at base_channels=64). H, W must be divisible by ``size_multiple`` = 2**num_downs."""
 
     def __init__(
         self,
@@ -197,6 +199,7 @@ class UnetGenerator(nn.Module):
         if num_downs < 5:
             raise ValueError(f"UnetGenerator needs num_downs >= 5, got {num_downs}")
         self.num_downs = num_downs
+        self.size_multiple = 2**num_downs
         top = base_channels * 8
         block = UnetSkipBlock(top, top, None, norm)
         for _ in range(num_downs - 5):
@@ -210,5 +213,5 @@ class UnetGenerator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_divisible(x, 2**self.num_downs, type(self).__name__)
+        _check_divisible(x, self.size_multiple, type(self).__name__)
         return self.model(x)

@@ -226,7 +226,8 @@ class StyleTransferGenerator(nn.Module):
 
     α = 1 is full stylisation by the exemplar; α = 0 is the content's own code, which the
     training's reconstruction term makes reproduce the content. Images are (B, 3, H, W) in
-    [-1, 1] with H, W divisible by 2**n_downsample; the style image may have another size.
+    [-1, 1] with H, W divisible by ``size_multiple`` = 2**n_downsample; the style image may
+    have another size.
     """
 
     def __init__(
@@ -240,6 +241,7 @@ class StyleTransferGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.n_downsample = n_downsample
+        self.size_multiple = 2**n_downsample
         self.content_encoder = ContentEncoder(base_channels, n_downsample, n_res)
         self.style_encoder = StyleEncoder(base_channels, n_style_downsample, style_dim)
         self.decoder = StyleDecoder(
@@ -247,7 +249,7 @@ class StyleTransferGenerator(nn.Module):
         )
 
     def encode_content(self, content: torch.Tensor) -> torch.Tensor:
-        factor = 2**self.n_downsample
+        factor = self.size_multiple
         if content.ndim != 4 or content.shape[-1] % factor or content.shape[-2] % factor:
             raise ValueError(
                 f"StyleTransferGenerator needs (B, 3, H, W) content with H and W divisible by "

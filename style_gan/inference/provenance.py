@@ -1,0 +1,75 @@
+"""What made a stylised image: software, model, checkpoint and inputs by sha256, settings and
+date; embedded in the image file and in a ``<name>.json`` beside it, and read back."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from style_gan import __version__
+from style_gan.inference.images import embedded_metadata, file_mode
+
+
+@functools.cache
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes (cached per path: a checkpoint is hashed once a run)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance_record(
+    method: str,
+    checkpoint: Path,
+    batches: int,
+    direction: str,
+    content: Path | None,
+    styles: list[Path],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """The provenance of one output: ``content`` and ``styles`` are the input files (None /
+    empty for generated images); ``settings`` what else shaped it (alpha, seed, tiling)."""
+    return {
+        "software": f"style_gan {__version__}",
+        "method": method,
+        "checkpoint": {"file": checkpoint.name, "sha256": file_sha256(checkpoint)},
+        "batches_trained": batches,
+        "direction": direction,
+        "content": None
+        if content is None
+        else {"file": content.name, "sha256": file_sha256(content)},
+        "styles": [{"file": style.name, "sha256": file_sha256(style)} for style in styles],
+        "settings": settings,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def sidecar_path(image_path: Path) -> Path:
+    return image_path.with_name(image_path.name + ".json")
+
+
+def write_sidecar(image_path: Path, record: dict[str, Any]) -> None:
+    """``<image>.json`` beside the image, written atomically."""
+    path = sidecar_path(image_path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(record, file, indent=2, sort_keys=True)
+    os.chmod(temporary, file_mode())
+    os.replace(temporary, path)
+
+
+def read_provenance(image_path: str | Path) -> dict[str, Any] | None:
+    """The provenance embedded in ``image_path``, else its sidecar's; None when it has none."""
+    path = Path(image_path)
+    record = embedded_metadata(path)
+    if record is None and sidecar_path(path).is_file():
+        record = json.loads(sidecar_path(path).read_text())
+    return record

@@ -1,0 +1,269 @@
+"""The Python API for using a trained model: ``Stylizer.from_checkpoint(path)(image)``.
+
+from style_gan import Stylizer
+stylizer = Stylizer.from_checkpoint("logs/train/runs/<run>/checkpoints/last.ckpt")
+result = stylizer("photo.jpg")                      # a PIL image of the photo's size
+result = stylizer("photo.jpg", style="monet.png", alpha=0.7)   # an exemplar model
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from style_gan.data.images import DEFAULT_MAX_PIXELS, InputImage
+from style_gan.errors import ConfigError
+from style_gan.inference.generator import TrainedGenerator, load_generator
+from style_gan.inference.images import as_input_image
+from style_gan.inference.tiling import run_padded, run_tiled, tiles_needed
+from style_gan.ranges import to_uint8
+
+PRECISIONS = {"32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto``: CUDA, else Apple's MPS, else the CPU; anything else as torch reads it."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU runs bf16 convolutions natively (AVX512-BF16 or AMX through oneDNN).
+    torch has no public query for it; its oneDNN backend answers this private one."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+class Stylizer:
+    """A trained generator applied to images of any size and aspect.
+
+    Images are reflect-padded to the multiple the generator needs and cropped back; an image
+    of more than ``tile_size``² pixels is run in tiles overlapping by ``tile_overlap`` pixels,
+    cross-faded, with every instance norm fed the statistics of the whole image (measured on a
+    copy downscaled to ``thumbnail_side``), so tiles show no seams or colour shifts.
+    ``max_side`` (None = keep) first downsizes larger inputs; ``max_pixels`` refuses bigger
+    files. ``batch_size`` same-size inputs that fit one pass go through the generator at once
+    (a list given to ``__call__``). ``precision``: 32-true, bf16-mixed or 16-mixed (CUDA only).
+    """
+
+    def __init__(
+        self,
+        generator: TrainedGenerator,
+        device: str | torch.device = "cpu",
+        precision: str = "32-true",
+        tile_size: int = 512,
+        tile_overlap: int = 128,
+        thumbnail_side: int = 1024,
+        tiles_per_pass: int = 1,
+        batch_size: int = 1,
+        max_side: int | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ConfigError(
+                f"precision={precision!r} is not allowed; choose one of: {', '.join(PRECISIONS)}"
+            )
+        self.device = resolve_device(device)
+        if precision == "16-mixed" and self.device.type != "cuda":
+            raise ConfigError(
+                f"precision=16-mixed needs a CUDA device, this is {self.device.type}; "
+                "use bf16-mixed or 32-true"
+            )
+        if precision == "bf16-mixed" and self.device.type == "cpu" and not cpu_has_native_bf16():
+            raise ConfigError(
+                "precision=bf16-mixed: this CPU has no native bf16 convolutions, and torch's "
+                "fallback ran them ~100x slower than 32-true (benchmarks/README.md); use 32-true"
+            )
+        for name, value in (("tile_size", tile_size), ("thumbnail_side", thumbnail_side)):
+            if value < 16:
+                raise ConfigError(f"{name}={value} must be at least 16 pixels")
+        if min(tiles_per_pass, batch_size) < 1 or tile_overlap < 0 or (max_side or 1) < 1:
+            raise ConfigError(
+                f"tile_overlap={tile_overlap} must be >= 0, tiles_per_pass={tiles_per_pass} "
+                f"and batch_size={batch_size} >= 1, max_side={max_side} >= 1 (or null)"
+            )
+        self.generator = generator
+        self.module = generator.module.to(self.device)
+        self.precision = precision
+        self.tile_size = tile_size
+        self.tile_overlap = tile_overlap
+        self.thumbnail_side = thumbnail_side
+        self.tiles_per_pass = tiles_per_pass
+        self.batch_size = batch_size
+        self.max_side = max_side
+        self.max_pixels = max_pixels
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, device: str | torch.device = "auto", direction: str = "AB", **options
+    ) -> Stylizer:
+        """The generator of a style_gan checkpoint alone (EMA weights where the run kept them);
+        ``options`` are the constructor's."""
+        return cls(load_generator(path, direction), device=device, **options)
+
+    def settings(self) -> dict[str, Any]:
+        """What besides the model and the inputs shapes an output (for its provenance)."""
+        return {
+            "precision": self.precision,
+            "max_side": self.max_side,
+            "tile_size": self.tile_size,
+            "tile_overlap": self.tile_overlap,
+            "thumbnail_side": self.thumbnail_side,
+        }
+
+    @property
+    def method(self) -> str:
+        return self.generator.method
+
+    @property
+    def needs_style(self) -> bool:
+        return self.generator.input == "image_and_style"
+
+    def __call__(self, image: Any, style: Any = None, alpha: float = 1.0) -> Any:
+        """``image`` (a path, PIL image or HWC uint8 array, or a list of them) in the learned
+        style: a PIL image of the input's size (RGBA when the input had alpha), or a list.
+        ``style`` and ``alpha`` (1 = the exemplar's style, 0 = the content's own) are for the
+        exemplar method."""
+        if self.generator.input == "noise":
+            raise ConfigError(
+                f"a {self.method} model generates from noise and takes no image; "
+                "use Stylizer.generate(num_images, seed)"
+            )
+        if self.needs_style and style is None:
+            raise ConfigError(f"a {self.method} model needs a style image: style=<image>")
+        if not self.needs_style and style is not None:
+            raise ConfigError(f"a {self.method} model learned one style and takes no style=")
+        style_image = None if style is None else as_input_image(style, self.max_pixels)
+        if isinstance(image, list | tuple):
+            inputs = [as_input_image(i, self.max_pixels) for i in image]
+            return self.stylize_many(inputs, style_image, alpha)
+        return self.stylize(as_input_image(image, self.max_pixels), style_image, alpha)
+
+    def stylize(
+        self, content: InputImage, style: InputImage | None = None, alpha: float = 1.0
+    ) -> Image.Image:
+        """One read input (see ``__call__``) in the learned style."""
+        return self.stylize_many([content], style, alpha)[0]
+
+    @torch.no_grad()
+    def stylize_many(
+        self, contents: list[InputImage], style: InputImage | None = None, alpha: float = 1.0
+    ) -> list[Image.Image]:
+        """Several read inputs, in order; up to ``batch_size`` inputs of the same size that fit
+        one pass go through the generator together, larger ones tile by tile."""
+        tensors = [self._tensor(self._downsized(content.rgb)) for content in contents]
+        outputs: list[torch.Tensor | None] = [None] * len(contents)
+        same_size: dict[tuple[int, int], list[int]] = {}
+        for index, x in enumerate(tensors):
+            same_size.setdefault(tuple(x.shape[-2:]), []).append(index)
+        multiple = getattr(self.module, "size_multiple", 1)
+        with self._autocast():
+            for (height, width), indices in same_size.items():
+                if tiles_needed(height, width, self.tile_size):
+                    for index in indices:
+                        x = tensors[index]
+                        translate = self._translate_function(x, style, alpha)
+                        outputs[index] = run_tiled(
+                            translate,
+                            x,
+                            self.module,
+                            multiple,
+                            self.tile_size,
+                            self.tile_overlap,
+                            self.thumbnail_side,
+                            self.tiles_per_pass,
+                        )
+                    continue
+                for first in range(0, len(indices), self.batch_size):
+                    group = indices[first : first + self.batch_size]
+                    batch = torch.cat([tensors[index] for index in group])
+                    translate = self._translate_function(batch, style, alpha)
+                    for index, y in zip(group, run_padded(translate, batch, multiple), strict=True):
+                        outputs[index] = y[None]
+        return [self._image(y, content) for y, content in zip(outputs, contents, strict=True)]
+
+    def _image(self, output: torch.Tensor, content: InputImage) -> Image.Image:
+        """A (1, 3, H, W) output as a PIL image, with the content's alpha put back."""
+        pixels = to_uint8(output.float())[0].permute(1, 2, 0).cpu().numpy()
+        result = Image.fromarray(pixels, "RGB")
+        if content.alpha is not None:
+            result.putalpha(content.alpha.resize(result.size, Image.Resampling.BILINEAR))
+        return result
+
+    @torch.no_grad()
+    def generate(self, num_images: int = 1, seed: int = 0) -> list[Image.Image]:
+        """``num_images`` samples of a noise-driven (DCGAN) model from noise seeded by ``seed``."""
+        if self.generator.input != "noise":
+            raise ConfigError(f"a {self.method} model translates images; call it on an image")
+        if num_images < 1:
+            raise ConfigError(f"num_images={num_images} must be at least 1")
+        latent_dim = self.module.latent_dim
+        noise = torch.randn(num_images, latent_dim, generator=torch.Generator().manual_seed(seed))
+        with self._autocast():
+            images = self.module(noise.to(self.device)).float()
+        pixels = to_uint8(images).permute(0, 2, 3, 1).cpu().numpy()
+        return [Image.fromarray(p, "RGB") for p in pixels]
+
+    def _translate_function(
+        self, content: torch.Tensor, style: InputImage | None, alpha: float
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        if style is None:
+            return self.module
+        # The style code is global: computed once, from the whole content (downscaled) and the
+        # whole style image, never per tile.
+        code = self.module.style_code(
+            self._thumbnail(content), self._tensor(self._thumbnail_image(style.rgb)), alpha
+        )
+
+        def translate(tiles: torch.Tensor) -> torch.Tensor:
+            encoded = self.module.encode_content(tiles)
+            return self.module.decode(encoded, code.expand(tiles.shape[0], -1))
+
+        return translate
+
+    def _downsized(self, image: Image.Image) -> Image.Image:
+        if self.max_side is None or max(image.size) <= self.max_side:
+            return image
+        scale = self.max_side / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        return image.resize(size, Image.Resampling.LANCZOS)
+
+    def _thumbnail_image(self, image: Image.Image) -> Image.Image:
+        if max(image.size) <= self.thumbnail_side:
+            return image
+        image = image.copy()
+        image.thumbnail((self.thumbnail_side, self.thumbnail_side), Image.Resampling.LANCZOS)
+        return image
+
+    def _thumbnail(self, image: torch.Tensor) -> torch.Tensor:
+        height, width = image.shape[-2:]
+        scale = self.thumbnail_side / max(height, width)
+        if scale >= 1:
+            return image
+        size = (max(1, round(height * scale)), max(1, round(width * scale)))
+        return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+    def _tensor(self, image: Image.Image) -> torch.Tensor:
+        """(1, 3, H, W) in [-1, 1] on the device."""
+        pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
+        return (pixels.permute(2, 0, 1)[None].float() / 127.5 - 1).to(self.device)
+
+    @contextlib.contextmanager
+    def _autocast(self) -> Iterator[None]:
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            yield
+            return
+        with torch.autocast(self.device.type, dtype=dtype):
+            yield

@@ -1,0 +1,262 @@
+"""Stylize entry point: ``stylize(cfg)`` for code and tests, ``main`` for the command line.
+
+style-gan-stylize ckpt_path=<run>/checkpoints/last.ckpt input=photo.jpg
+style-gan-stylize ckpt_path=... input=photos/ recursive=true output=styled/
+style-gan-stylize ckpt_path=<exemplar run> input=photo.jpg style=[monet.png,ink.png] alpha=[0.5,1]
+style-gan-stylize ckpt_path=<dcgan run> num_images=64 seed=3
+style-gan-stylize inspect=styled/photo.png
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, ListConfig
+from PIL import Image
+from rich.progress import track
+
+from style_gan.data.images import InputImage, open_image
+from style_gan.errors import ConfigError, DataError, UnreadableImageError, check_choice
+from style_gan.inference.images import find_images, save_image, upright_exif
+from style_gan.inference.provenance import provenance_record, read_provenance, write_sidecar
+from style_gan.inference.stylizer import Stylizer
+from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("png", "jpg", "webp")
+
+
+def as_list(value: Any) -> list[Any]:
+    """A config value that may be one item or a list, as a list (None = empty)."""
+    if value is None:
+        return []
+    if isinstance(value, ListConfig | list | tuple):
+        return list(value)
+    return [value]
+
+
+def check_writable(folder: Path) -> None:
+    """A ConfigError unless files can be created in ``folder`` (made if missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"output={folder} cannot be written ({error.strerror}); choose another folder"
+        ) from error
+
+
+def stylize(cfg: DictConfig) -> list[Path]:
+    """Write the configured model's outputs for the configured inputs; return their paths."""
+    if cfg.get("inspect"):
+        record = read_provenance(cfg.inspect)
+        if record is None:
+            raise DataError(f"{cfg.inspect} holds no style_gan provenance (and has no .json)")
+        print(json.dumps(record, indent=2, sort_keys=True))
+        return []
+    suffix = "." + check_choice("format", cfg.format, FORMATS)
+    stylizer = Stylizer.from_checkpoint(
+        cfg.ckpt_path,
+        device=cfg.device,
+        direction=cfg.direction,
+        precision=cfg.precision,
+        tile_size=cfg.tile_size,
+        tile_overlap=cfg.tile_overlap,
+        thumbnail_side=cfg.thumbnail_side,
+        tiles_per_pass=cfg.tiles_per_pass,
+        batch_size=cfg.batch_size,
+        max_side=cfg.max_side,
+        max_pixels=cfg.max_pixels,
+    )
+    output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir)
+    check_writable(output)
+    writer = OutputWriter(stylizer, output, cfg.overwrite, cfg.provenance, cfg.keep_exif)
+    if stylizer.generator.input == "noise":
+        if cfg.get("input") or cfg.get("style"):
+            raise ConfigError(f"a {stylizer.method} model generates from noise: no input=/style=")
+        images = stylizer.generate(cfg.num_images, cfg.seed)
+        for index, image in enumerate(images):
+            name = f"sample_seed{cfg.seed}_{index:04d}{suffix}"
+            writer.write(image, output / name, None, [], {"seed": cfg.seed, "index": index})
+        return writer.written
+    if not cfg.get("input"):
+        raise ConfigError("input= is required: an image file, a folder or a glob")
+    inputs = find_images(cfg.input, recursive=cfg.recursive)
+    styles = [open_image(path, cfg.max_pixels) for path in find_style_files(cfg.style)]
+    if stylizer.needs_style and not styles:
+        raise ConfigError(f"a {stylizer.method} model needs style=<image> (or a list of them)")
+    if styles and not stylizer.needs_style:
+        raise ConfigError(f"a {stylizer.method} model learned one style and takes no style=")
+    alphas = [float(alpha) for alpha in as_list(cfg.alpha)] or [1.0]
+    input_root = Path(cfg.input) if Path(cfg.input).is_dir() else None
+    writer.inputs = {path.resolve() for path in [*inputs, *find_style_files(cfg.style)]}
+    skipped: list[str] = []
+    chunks = [inputs[i : i + cfg.batch_size] for i in range(0, len(inputs), cfg.batch_size)]
+    for chunk in track(chunks, description="stylizing", transient=True, disable=len(chunks) < 2):
+        contents = []
+        for path in chunk:
+            try:
+                contents.append(open_image(path, cfg.max_pixels))
+            except UnreadableImageError as error:
+                log.warning("skipping: %s", error)
+                skipped.append(path.name)
+        for style in styles or [None]:
+            targets = [
+                output_path(output, content.path, input_root, style, suffix) for content in contents
+            ]
+            writer.stylize(contents, style, alphas, targets, grid=cfg.grid)
+    if cfg.grid and writer.written:
+        save_image(contact_sheet(writer.written), output / "contact_sheet.png")
+    log.info(
+        "wrote %d image(s) to %s%s",
+        len(writer.written),
+        output,
+        f"; skipped {len(skipped)} unreadable: {', '.join(skipped)}" if skipped else "",
+    )
+    return writer.written
+
+
+def output_path(
+    output: Path, content: Path, input_root: Path | None, style: InputImage | None, suffix: str
+) -> Path:
+    """``output/<content's path below input_root>/<stem>[__<style stem>]<suffix>``."""
+    relative = content.relative_to(input_root) if input_root else Path(content.name)
+    name = relative.stem + ("" if style is None else f"__{style.path.stem}")
+    return output / relative.parent / (name + suffix)
+
+
+def find_style_files(style: Any) -> list[Path]:
+    return [path for entry in as_list(style) for path in find_images(entry)]
+
+
+class OutputWriter:
+    """Writes outputs atomically with their provenance (and, with ``keep_exif``, the content's
+    EXIF); skips existing ones unless told to overwrite, and never writes over an input."""
+
+    def __init__(
+        self,
+        stylizer: Stylizer,
+        output: Path,
+        overwrite: bool,
+        provenance: bool,
+        keep_exif: bool = False,
+    ) -> None:
+        self.stylizer = stylizer
+        self.keep_exif = keep_exif
+        self.output = output
+        self.overwrite = overwrite
+        self.provenance = provenance
+        self.written: list[Path] = []
+        self.inputs: set[Path] = set()
+
+    def stylize(
+        self,
+        contents: list[InputImage],
+        style: InputImage | None,
+        alphas: list[float],
+        targets: list[Path],
+        grid: bool = False,
+    ) -> None:
+        """``contents`` in ``style`` at each of ``alphas`` (a strip when several), to
+        ``targets``; those whose target exists are skipped unless overwriting."""
+        todo = [
+            (c, t) for c, t in zip(contents, targets, strict=True) if not self._keep_existing(t)
+        ]
+        if not todo:
+            return
+        pending = [content for content, _ in todo]
+        per_alpha = [self.stylizer.stylize_many(pending, style, alpha) for alpha in alphas]
+        styles = [] if style is None else [style.path]
+        settings = {} if style is None else {"alpha": alphas}
+        for index, (content, target) in enumerate(todo):
+            results = [results[index] for results in per_alpha]
+            image = results[0] if len(results) == 1 else strip(results)
+            self.write(image, target, content.path, styles, settings)
+            if grid:
+                sources = [content.rgb] + ([] if style is None else [style.rgb])
+                row = [fit_height(i, image.height) for i in sources] + [image.convert("RGB")]
+                save_image(strip(row), target.with_name(f"{target.stem}__grid.png"))
+
+    def write(
+        self,
+        image: Image.Image,
+        target: Path,
+        content: Path | None,
+        styles: list[Path],
+        settings: dict[str, Any],
+    ) -> None:
+        if self._keep_existing(target):
+            return
+        record = None
+        if self.provenance:
+            generator = self.stylizer.generator
+            settings = {**settings, **self.stylizer.settings()}
+            record = provenance_record(
+                generator.method,
+                generator.checkpoint,
+                generator.batches,
+                generator.direction,
+                content,
+                styles,
+                settings,
+            )
+        exif = upright_exif(content) if self.keep_exif and content is not None else None
+        save_image(image, target, record, exif)
+        if record is not None:
+            write_sidecar(target, record)
+        self.written.append(target)
+
+    def _keep_existing(self, target: Path) -> bool:
+        if target.resolve() in self.inputs:
+            raise ConfigError(f"{target} is an input; choose an output= folder of its own")
+        if target.exists() and not self.overwrite:
+            log.info("keeping the existing %s (overwrite=true replaces it)", target)
+            return True
+        return False
+
+
+def fit_height(image: Image.Image, height: int) -> Image.Image:
+    width = max(1, round(image.width * height / image.height))
+    return image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+
+
+def contact_sheet(paths: list[Path], cell: int = 192, columns: int = 6) -> Image.Image:
+    """Thumbnails of ``paths`` (at most ``cell`` px a side) in rows of ``columns``."""
+    rows = -(-len(paths) // columns)
+    sheet = Image.new("RGB", (cell * min(columns, len(paths)), cell * rows), "white")
+    for index, path in enumerate(paths):
+        with Image.open(path) as image:
+            thumbnail = image.convert("RGB")
+        thumbnail.thumbnail((cell, cell), Image.Resampling.LANCZOS)
+        row, column = divmod(index, columns)
+        sheet.paste(thumbnail, (column * cell, row * cell))
+    return sheet
+
+
+def strip(images: list[Image.Image]) -> Image.Image:
+    """Images side by side, left to right (one per alpha)."""
+    width = sum(image.width for image in images)
+    sheet = Image.new(images[0].mode, (width, max(image.height for image in images)))
+    left = 0
+    for image in images:
+        sheet.paste(image, (left, 0))
+        left += image.width
+    return sheet
+
+
+@one_line_composition_errors
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="stylize")
+@one_line_errors
+def main(cfg: DictConfig) -> None:
+    stylize(cfg)
+
+
+if __name__ == "__main__":
+    main()
