@@ -75,6 +75,12 @@ def test_exif_rotation_alpha_and_16_bit_inputs(one_batch_checkpoint, tmp_path: P
     result = stylizer(rgba)
     assert result.mode == "RGBA" and np.array_equal(np.asarray(result)[..., 3], np.asarray(alpha))
 
+    cmyk = tmp_path / "print.jpg"
+    Image.new("CMYK", (18, 14), (0, 255, 255, 0)).save(cmyk)  # pure red in ink
+    red = np.asarray(open_image(cmyk).rgb)[7, 9]
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    assert stylizer(cmyk).size == (18, 14)
+
     sixteen = tmp_path / "gray16.png"
     Image.fromarray(np.full((12, 10), 30000, dtype=np.uint16)).save(sixteen)
     gray = np.asarray(open_image(sixteen).rgb)
