@@ -89,14 +89,15 @@ def stylize(cfg: DictConfig) -> list[Path]:
     if not cfg.get("input"):
         raise ConfigError("input= is required: an image file, a folder or a glob")
     inputs = find_images(cfg.input, recursive=cfg.recursive)
-    styles = [open_image(path, cfg.max_pixels) for path in find_style_files(cfg.style)]
+    style_paths = find_style_files(cfg.style)
+    styles = [open_image(path, cfg.max_pixels) for path in style_paths]
     if stylizer.needs_style and not styles:
         raise ConfigError(f"a {stylizer.method} model needs style=<image> (or a list of them)")
     if styles and not stylizer.needs_style:
         raise ConfigError(f"a {stylizer.method} model learned one style and takes no style=")
     alphas = [float(alpha) for alpha in as_list(cfg.alpha)] or [1.0]
     input_root = Path(cfg.input) if Path(cfg.input).is_dir() else None
-    writer.inputs = {path.resolve() for path in [*inputs, *find_style_files(cfg.style)]}
+    writer.inputs = {path.resolve() for path in [*inputs, *style_paths]}
     skipped: list[str] = []
     chunks = [inputs[i : i + cfg.batch_size] for i in range(0, len(inputs), cfg.batch_size)]
     for chunk in track(chunks, description="stylizing", transient=True, disable=len(chunks) < 2):
