@@ -75,14 +75,20 @@ def test_exemplar_trained_with_vgg_losses_loads_without_the_vgg_file(tmp_path, d
 
 def test_a_checkpoint_naming_foreign_code_is_refused(tmp_path, data_dir) -> None:
     ckpt = train_one_batch("pix2pix", tmp_path / "run", data_dir)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    opener = {"_target_": "builtins.open", "_args_": [str(victim), "w"]}
     checkpoint = torch.load(ckpt, weights_only=True)
-    checkpoint["style_gan_config"]["model"]["generator"] = {
-        "_target_": "builtins.open",
-        "_args_": [str(tmp_path / "victim.txt"), "w"],
-    }
+    checkpoint["style_gan_config"]["model"]["generator"] = opener
     torch.save(checkpoint, tmp_path / "hostile.ckpt")
-    with pytest.raises(CheckpointError, match="only style_gan's own networks"):
+    checkpoint["style_gan_config"]["model"] = opener
+    torch.save(checkpoint, tmp_path / "hostile_method.ckpt")
+    with pytest.raises(CheckpointError, match=r"names 'builtins.open'; only style_gan.nets.\*"):
         load_generator(tmp_path / "hostile.ckpt")
-    assert not (tmp_path / "victim.txt").exists()
+    refusal = r"names 'builtins\.open'; only style_gan\.methods"
+    for hostile in ("hostile.ckpt", "hostile_method.ckpt"):
+        with pytest.raises(CheckpointError, match=refusal):
+            load_trained_model(tmp_path / hostile)  # what style-gan-eval loads
+    assert victim.read_text() == "precious"
     with pytest.raises(CheckpointError, match="has no direction='BA'; choose one of: AB"):
         load_generator(ckpt, "BA")

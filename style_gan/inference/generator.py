@@ -21,7 +21,7 @@ from torch import nn
 
 from style_gan.errors import CheckpointError
 from style_gan.methods.base import GanMethod
-from style_gan.run.checkpoints import read_checkpoint, stored_model_config
+from style_gan.run.checkpoints import check_stored_targets, read_checkpoint, stored_model_config
 
 # Only our own classes are built from a checkpoint's config: it is data someone else wrote.
 METHODS_PACKAGE = "style_gan.methods."
@@ -57,7 +57,7 @@ def load_generator(
     generator_config = config.get("generator")
     if not isinstance(generator_config, dict):
         raise CheckpointError(f"checkpoint {path}'s model config has no generator node")
-    _check_targets(generator_config, NETS_PACKAGE, path)
+    check_stored_targets(generator_config, (NETS_PACKAGE,), path)
     name = method.generators.get(direction)
     if name is None:
         raise CheckpointError(
@@ -104,22 +104,6 @@ def _method_class(target: str, path: Path) -> type[GanMethod]:
     if not issubclass(method, GanMethod):
         raise CheckpointError(f"checkpoint {path} names {target!r}, which is not a GAN method")
     return method
-
-
-def _check_targets(node: Any, package: str, path: Path) -> None:
-    """Refuse any ``_target_`` in ``node`` outside ``package``."""
-    if isinstance(node, dict):
-        target = node.get("_target_")
-        if target is not None and not str(target).startswith(package):
-            raise CheckpointError(
-                f"checkpoint {path}'s generator config names {target!r}; only style_gan's own "
-                f"networks ({package}*) are built from a checkpoint"
-            )
-        for value in node.values():
-            _check_targets(value, package, path)
-    elif isinstance(node, list):
-        for value in node:
-            _check_targets(value, package, path)
 
 
 def _key_differences(module: nn.Module, weights: dict[str, Any]) -> tuple[list[str], list[str]]:

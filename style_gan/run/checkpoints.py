@@ -42,6 +42,24 @@ def stored_model_config(checkpoint: dict[str, Any], path: str | Path) -> dict[st
     return config
 
 
+def check_stored_targets(node: Any, allowed: tuple[str, ...], path: str | Path) -> None:
+    """A CheckpointError for any ``_target_`` in a checkpoint's stored config outside the
+    ``allowed`` module prefixes. The config is data someone else wrote: instantiating it calls
+    whatever it names (``builtins.open`` empties a file), and ``weights_only`` cannot help."""
+    if isinstance(node, dict):
+        target = node.get("_target_")
+        if target is not None and not str(target).startswith(allowed):
+            raise CheckpointError(
+                f"checkpoint {path}'s stored config names {target!r}; only "
+                f"{', '.join(p + '*' for p in allowed)} are built from a checkpoint"
+            )
+        for value in node.values():
+            check_stored_targets(value, allowed, path)
+    elif isinstance(node, list):
+        for value in node:
+            check_stored_targets(value, allowed, path)
+
+
 def check_checkpoint(
     path: str | Path, model: nn.Module, model_config: dict[str, Any] | None = None
 ) -> None:
