@@ -77,10 +77,10 @@ def stylize(cfg: DictConfig) -> list[Path]:
     )
     output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir)
     check_writable(output)
-    writer = OutputWriter(stylizer, output, cfg.overwrite, cfg.provenance, cfg.keep_exif)
     if stylizer.generator.input == "noise":
         if cfg.get("input") or cfg.get("style"):
             raise ConfigError(f"a {stylizer.method} model generates from noise: no input=/style=")
+        writer = OutputWriter(stylizer, output, cfg.overwrite, cfg.provenance, cfg.keep_exif)
         images = stylizer.generate(cfg.num_images, cfg.seed)
         for index, image in enumerate(images):
             name = f"sample_seed{cfg.seed}_{index:04d}{suffix}"
@@ -97,7 +97,9 @@ def stylize(cfg: DictConfig) -> list[Path]:
         raise ConfigError(f"a {stylizer.method} model learned one style and takes no style=")
     alphas = [float(alpha) for alpha in as_list(cfg.alpha)] or [1.0]
     input_root = Path(cfg.input) if Path(cfg.input).is_dir() else None
-    writer.inputs = {path.resolve() for path in [*inputs, *style_paths]}
+    writer = OutputWriter(
+        stylizer, output, cfg.overwrite, cfg.provenance, cfg.keep_exif, [*inputs, *style_paths]
+    )
     skipped: list[str] = []
     chunks = [inputs[i : i + cfg.batch_size] for i in range(0, len(inputs), cfg.batch_size)]
     for chunk in track(chunks, description="stylizing", transient=True, disable=len(chunks) < 2):
@@ -148,14 +150,15 @@ class OutputWriter:
         overwrite: bool,
         provenance: bool,
         keep_exif: bool = False,
+        inputs: list[Path] | None = None,
     ) -> None:
         self.stylizer = stylizer
         self.keep_exif = keep_exif
+        self.inputs = {path.resolve() for path in inputs or []}
         self.output = output
         self.overwrite = overwrite
         self.provenance = provenance
         self.written: list[Path] = []
-        self.inputs: set[Path] = set()
 
     def stylize(
         self,

@@ -80,15 +80,18 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> InputI
         with warnings.catch_warnings():
             # Pillow warns from its own limit on; ours is checked below, before decoding.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-        width, height = image.size
-        if width * height > max_pixels:
-            raise UnreadableImageError(
-                f"{path} has {width}×{height} = {width * height / 1e6:.0f} MP, more than "
-                f"max_pixels={max_pixels}; raise max_pixels= if you trust the file"
-            )
-        image.load()
-        image = ImageOps.exif_transpose(image)
+            file = Image.open(path)
+        with file:
+            width, height = file.size
+            if width * height > max_pixels:
+                raise UnreadableImageError(
+                    f"{path} has {width}×{height} = {width * height / 1e6:.0f} MP, more than "
+                    f"max_pixels={max_pixels}; raise max_pixels= if you trust the file"
+                )
+            file.load()
+            # In place: a copy per image would be work on every training sample.
+            ImageOps.exif_transpose(file, in_place=True)
+            image = file
     except Image.DecompressionBombError as error:
         raise UnreadableImageError(f"{path} is refused as a decompression bomb: {error}") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:

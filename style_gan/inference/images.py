@@ -7,8 +7,9 @@ import glob
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
@@ -100,11 +101,21 @@ def save_image(
             options["xmp"] = _xmp_packet(text)
         if suffix != ".webp":
             image = image.convert("RGB")
+    image_format = Image.registered_extensions()[suffix]
+    write_atomically(path, lambda file: image.save(file, format=image_format, **options))
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """``write(file)`` into a temporary file beside ``path``, then a rename over it: an
+    interrupted write leaves ``path`` as it was, never half a file. The file gets the mode a new
+    file gets here (mkstemp's own is 0o600)."""
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            image.save(file, format=Image.registered_extensions()[suffix], **options)
-        os.chmod(temporary, file_mode())
+            write(file)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -117,13 +128,6 @@ def upright_exif(path: Path) -> Image.Exif:
         exif = image.getexif()
     exif[ORIENTATION_TAG] = 1
     return exif
-
-
-def file_mode() -> int:
-    """The mode a new file gets here (0o666 less the umask); mkstemp's own is 0o600."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def embedded_metadata(path: str | Path) -> dict[str, Any] | None:

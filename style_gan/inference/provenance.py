@@ -7,18 +7,22 @@ import datetime
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from style_gan import __version__
-from style_gan.inference.images import embedded_metadata, file_mode
+from style_gan.inference.images import embedded_metadata, write_atomically
 
 
-@functools.cache
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes (cached per path: a checkpoint is hashed once a run)."""
+    """The sha256 of a file's bytes; a file unchanged since (same size and mtime) is hashed
+    once per process, so a checkpoint is not re-read for every output."""
+    stat = path.stat()
+    return _sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -58,12 +62,8 @@ def sidecar_path(image_path: Path) -> Path:
 
 def write_sidecar(image_path: Path, record: dict[str, Any]) -> None:
     """``<image>.json`` beside the image, written atomically."""
-    path = sidecar_path(image_path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump(record, file, indent=2, sort_keys=True)
-    os.chmod(temporary, file_mode())
-    os.replace(temporary, path)
+    text = json.dumps(record, indent=2, sort_keys=True).encode()
+    write_atomically(sidecar_path(image_path), lambda file: file.write(text))
 
 
 def read_provenance(image_path: str | Path) -> dict[str, Any] | None:

@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from style_gan.data.images import DEFAULT_MAX_PIXELS, InputImage
 from style_gan.errors import ConfigError
 from style_gan.inference.generator import TrainedGenerator, load_generator
 from style_gan.inference.images import as_input_image
-from style_gan.inference.tiling import run_padded, run_tiled, tiles_needed
+from style_gan.inference.tiling import downscale, run_padded, run_tiled, tiles_needed
 from style_gan.ranges import to_uint8
 
 PRECISIONS = {"32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
@@ -163,20 +162,24 @@ class Stylizer:
         """Several read inputs, in order; up to ``batch_size`` inputs of the same size that fit
         one pass go through the generator together, larger ones tile by tile."""
         tensors = [self._tensor(self._downsized(content.rgb)) for content in contents]
-        outputs: list[torch.Tensor | None] = [None] * len(contents)
+        style_image = None if style is None else self._thumbnail(self._tensor(style.rgb))
         same_size: dict[tuple[int, int], list[int]] = {}
         for index, x in enumerate(tensors):
             same_size.setdefault(tuple(x.shape[-2:]), []).append(index)
         multiple = getattr(self.module, "size_multiple", 1)
+        outputs: list[torch.Tensor | None] = [None] * len(contents)
         with self._autocast():
             for (height, width), indices in same_size.items():
-                if tiles_needed(height, width, self.tile_size):
-                    for index in indices:
-                        x = tensors[index]
-                        translate = self._translate_function(x, style, alpha)
-                        outputs[index] = run_tiled(
+                tiled = tiles_needed(height, width, self.tile_size)
+                step = 1 if tiled else self.batch_size
+                for first in range(0, len(indices), step):
+                    group = indices[first : first + step]
+                    batch = torch.cat([tensors[index] for index in group])
+                    translate = self._translate_function(batch, style_image, alpha)
+                    result = (
+                        run_tiled(
                             translate,
-                            x,
+                            batch,
                             self.module,
                             multiple,
                             self.tile_size,
@@ -184,12 +187,10 @@ class Stylizer:
                             self.thumbnail_side,
                             self.tiles_per_pass,
                         )
-                    continue
-                for first in range(0, len(indices), self.batch_size):
-                    group = indices[first : first + self.batch_size]
-                    batch = torch.cat([tensors[index] for index in group])
-                    translate = self._translate_function(batch, style, alpha)
-                    for index, y in zip(group, run_padded(translate, batch, multiple), strict=True):
+                        if tiled
+                        else run_padded(translate, batch, multiple)
+                    )
+                    for index, y in zip(group, result, strict=True):
                         outputs[index] = y[None]
         return [self._image(y, content) for y, content in zip(outputs, contents, strict=True)]
 
@@ -216,15 +217,13 @@ class Stylizer:
         return [Image.fromarray(p, "RGB") for p in pixels]
 
     def _translate_function(
-        self, content: torch.Tensor, style: InputImage | None, alpha: float
+        self, content: torch.Tensor, style: torch.Tensor | None, alpha: float
     ) -> Callable[[torch.Tensor], torch.Tensor]:
         if style is None:
             return self.module
         # The style code is global: computed once, from the whole content (downscaled) and the
         # whole style image, never per tile.
-        code = self.module.style_code(
-            self._thumbnail(content), self._tensor(self._thumbnail_image(style.rgb)), alpha
-        )
+        code = self.module.style_code(self._thumbnail(content), style, alpha)
 
         def translate(tiles: torch.Tensor) -> torch.Tensor:
             encoded = self.module.encode_content(tiles)
@@ -239,20 +238,8 @@ class Stylizer:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         return image.resize(size, Image.Resampling.LANCZOS)
 
-    def _thumbnail_image(self, image: Image.Image) -> Image.Image:
-        if max(image.size) <= self.thumbnail_side:
-            return image
-        image = image.copy()
-        image.thumbnail((self.thumbnail_side, self.thumbnail_side), Image.Resampling.LANCZOS)
-        return image
-
     def _thumbnail(self, image: torch.Tensor) -> torch.Tensor:
-        height, width = image.shape[-2:]
-        scale = self.thumbnail_side / max(height, width)
-        if scale >= 1:
-            return image
-        size = (max(1, round(height * scale)), max(1, round(width * scale)))
-        return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
+        return downscale(image, self.thumbnail_side)
 
     def _tensor(self, image: Image.Image) -> torch.Tensor:
         """(1, 3, H, W) in [-1, 1] on the device."""

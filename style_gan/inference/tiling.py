@@ -31,6 +31,16 @@ def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
 
 
+def downscale(image: torch.Tensor, max_side: int) -> torch.Tensor:
+    """``image`` (B, C, H, W) resized (antialiased) so its longer side is at most ``max_side``."""
+    height, width = image.shape[-2:]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
 def run_padded(translate: Translate, image: torch.Tensor, multiple: int) -> torch.Tensor:
     """``translate`` on ``image`` padded to ``multiple``, cropped back to the input's size."""
     height, width = image.shape[-2:]
@@ -127,14 +137,7 @@ def run_tiled(
     tile = max(multiple, tile_size // multiple * multiple)
     overlap = min(overlap, tile // 2)
     padded = pad_to_multiple(image, multiple)
-    scale = min(1.0, thumbnail_side / max(height, width))
-    thumbnail = F.interpolate(
-        image,
-        size=(max(1, round(height * scale)), max(1, round(width * scale))),
-        mode="bilinear",
-        antialias=True,
-        align_corners=False,
-    )
+    thumbnail = downscale(image, thumbnail_side)
     stride = max(multiple, (tile - overlap) // multiple * multiple)
     boxes = [
         (top, left, min(tile, padded.shape[-2]), min(tile, padded.shape[-1]))
