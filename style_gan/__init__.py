@@ -8,7 +8,8 @@ Imports run downward only (tests/test_layout.py checks it):
     gan/  metrics/                    GAN maths; evaluation metrics
     nets/  data/                      networks; image folders and data modules
     run/                              run plumbing (callbacks, checkpoints, CLI, loggers)
-    errors.py ranges.py weights.py    small shared leaves
+    errors.py files.py ranges.py      small shared leaves
+    weights.py
 """
 
 from typing import Any

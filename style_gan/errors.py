@@ -26,3 +26,7 @@ def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(allowed)}")
     return value
+
+
+class DivergenceError(StyleGanError):
+    """Training produced a non-finite loss or non-finite weights."""

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
 from style_gan.run.callbacks import StoreConfig
-from style_gan.run.checkpoints import check_checkpoint
+from style_gan.run.checkpoints import AtomicCheckpointIO, check_checkpoint
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.console import lightning_console
 from style_gan.run.instantiate import check_target_keys, instantiate_group
@@ -61,6 +61,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             cfg.trainer,
             callbacks=callbacks,
             logger=loggers or False,
+            plugins=[AtomicCheckpointIO()],
             max_steps=optimizer_steps(cfg.get("max_batches"), model),
         )
         for logger in loggers:

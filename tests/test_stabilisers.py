@@ -65,9 +65,9 @@ def test_r1_is_applied_lazily_and_scaled_by_its_interval() -> None:
     real, fake = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
     adversarial = Adversarial("lsgan", r1_gamma=2.0, r1_interval=4)
     plain = Adversarial("lsgan")
-    loss_on, terms_on = adversarial.discriminator_loss(d, real, fake, batch_idx=8)
-    loss_off, terms_off = adversarial.discriminator_loss(d, real, fake, batch_idx=9)
-    base, _ = plain.discriminator_loss(d, real, fake, batch_idx=8)
+    loss_on, terms_on = adversarial.discriminator_loss(d, real, fake, batches_done=8)
+    loss_off, terms_off = adversarial.discriminator_loss(d, real, fake, batches_done=9)
+    base, _ = plain.discriminator_loss(d, real, fake, batches_done=8)
     assert set(terms_on) == {"r1"} and not terms_off
     assert loss_off.item() == pytest.approx(base.item())
     # γ/2 · interval · R1 = 2/2 · 4 · R1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from style_gan.errors import CheckpointError, ConfigError
+from style_gan.run.last_checkpoint import RunInterrupted
 from style_gan.train import train
 from tests.conftest import (
     FAST_TRAINER,
@@ -134,28 +136,34 @@ def test_resume_continues_step_count_schedule_and_image_pool(train_config, tmp_p
     assert (first / "checkpoints" / "last.ckpt").is_file()
 
 
-class Interrupt(L.Callback):
+class SendSignal(L.Callback):
+    """Sends the process ``signum`` during its second batch, as a scheduler or Ctrl-C would."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if batch_idx == 1:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), self.signum)
 
 
-def test_interrupted_run_leaves_a_checkpoint_that_resumes(
-    train_config, tmp_path, monkeypatch
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGUSR1])
+def test_a_stop_signal_ends_the_batch_writes_last_and_exits_nonzero(
+    train_config, tmp_path, signum
 ) -> None:
     cfg = train_config(
         "trainer.limit_train_batches=4",
-        "+callbacks.interrupt._target_=tests.test_train.Interrupt",
+        "+callbacks.signal._target_=tests.test_train.SendSignal",
+        f"+callbacks.signal.signum={int(signum)}",
         run_dir=tmp_path / "run",
     )
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit):
-            train(cfg)
-    finally:
-        signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C while shutting down
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)}
+    with pytest.raises(RunInterrupted) as stopped:
+        train(cfg)
+    assert stopped.value.code == 128 + signum
+    assert {s: signal.getsignal(s) for s in handlers} == handlers  # ours are gone again
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    assert torch.load(last, weights_only=True)["global_step"] == 4
+    assert torch.load(last, weights_only=True)["global_step"] == 4  # 2 batches, G and D each
     train(
         train_config(
             "trainer.limit_train_batches=4", f"ckpt_path={last}", run_dir=tmp_path / "resumed"

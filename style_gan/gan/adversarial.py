@@ -57,10 +57,11 @@ class Adversarial(nn.Module):
         discriminator: Discriminator,
         real: torch.Tensor,
         fake: torch.Tensor,
-        batch_idx: int,
+        batches_done: int,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """D's loss on ``real`` and ``fake`` (detached here) plus its penalties; also returns
-        the penalty terms by name for logging."""
+        the penalty terms by name for logging. ``batches_done`` counts the run's batches (not
+        the epoch's), so lazy R1 runs exactly every ``r1_interval``-th batch."""
         augmented_d = self.augmented(discriminator)
         fake = fake.detach()
         loss = self.loss.discriminator_loss(augmented_d(real), augmented_d(fake))
@@ -68,7 +69,7 @@ class Adversarial(nn.Module):
         if self.mode == "wgangp" and self.gp_weight > 0:
             terms["gp"] = gradient_penalty(augmented_d, real, fake)
             loss = loss + self.gp_weight * terms["gp"]
-        if self.r1_gamma > 0 and batch_idx % self.r1_interval == 0:
+        if self.r1_gamma > 0 and batches_done % self.r1_interval == 0:
             terms["r1"] = r1_penalty(augmented_d, real)
             loss = loss + self.r1_gamma / 2 * self.r1_interval * terms["r1"]
         return loss, terms

@@ -6,10 +6,8 @@ from __future__ import annotations
 import glob
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin
@@ -22,6 +20,7 @@ from style_gan.data.images import (
     to_rgb_and_alpha,
 )
 from style_gan.errors import DataError
+from style_gan.files import write_atomically
 
 # Where the provenance JSON lives inside a written file.
 PNG_TEXT_KEY = "style_gan"
@@ -103,23 +102,6 @@ def save_image(
             image = image.convert("RGB")
     image_format = Image.registered_extensions()[suffix]
     write_atomically(path, lambda file: image.save(file, format=image_format, **options))
-
-
-def write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
-    """``write(file)`` into a temporary file beside ``path``, then a rename over it: an
-    interrupted write leaves ``path`` as it was, never half a file. The file gets the mode a new
-    file gets here (mkstemp's own is 0o600)."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def upright_exif(path: Path) -> Image.Exif:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from style_gan import __version__
-from style_gan.inference.images import embedded_metadata, write_atomically
+from style_gan.files import write_atomically
+from style_gan.inference.images import embedded_metadata
 
 
 def file_sha256(path: Path) -> str:

@@ -14,7 +14,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
-from style_gan.errors import ConfigError
+from style_gan.errors import ConfigError, DivergenceError
 from style_gan.gan.schedules import LinearDecay
 from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.ema import ModelEMA
@@ -120,18 +120,40 @@ class GanMethod(L.LightningModule):
         ]
         return [opt_g, opt_d], schedulers
 
+    @property
+    def batches_done(self) -> int:
+        """Training batches finished in the whole run (``global_step`` counts optimizer steps)."""
+        return self.trainer.global_step // self.optimizer_steps_per_batch
+
     def backward_and_step(self, optimizer: Any, loss: torch.Tensor) -> None:
         """One phase's update, inside ``with self.toggled_optimizer(optimizer)``: zero_grad →
-        manual_backward → clip to ``hparams.gradient_clip_norm`` (None = no clipping) → step.
-        Through Lightning's calls, so precision plugins and DDP see every step."""
+        manual_backward → step, which clips to ``hparams.gradient_clip_norm`` (None = no
+        clipping) in ``on_before_optimizer_step``.
+        Through Lightning's calls, so precision plugins and DDP see every step.
+
+        A non-finite loss stops the run (DivergenceError) before it reaches the weights; the
+        last checkpoint, written between batches, keeps the last finite state.
+        """
+        if not torch.isfinite(loss):
+            phase = "generator" if optimizer is self.optimizers()[0] else "discriminator"
+            raise DivergenceError(
+                f"the {phase} loss is {loss.item()} at batch {self.batches_done + 1}: training "
+                "diverged; lower the learning rates (model.optimizer_g.lr, model.optimizer_d.lr) "
+                "or set model.gradient_clip_norm, and resume from the last checkpoint"
+            )
         optimizer.zero_grad()
         self.manual_backward(loss)
+        optimizer.step()
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        # Clipping happens here, inside optimizer.step(): under 16-mixed the precision plugin
+        # has unscaled the gradients by then (clipped before, they are still multiplied by the
+        # loss scale, ~65536, Lightning #18089); for the other precisions it is the same place.
         max_norm = self.hparams.get("gradient_clip_norm")
         if max_norm is not None:
             self.clip_gradients(
                 optimizer, gradient_clip_val=max_norm, gradient_clip_algorithm="norm"
             )
-        optimizer.step()
 
     def log_losses(self, losses: dict[str, torch.Tensor], batch_size: int) -> None:
         """Per-batch losses to the loggers; ``train/g`` and ``train/d`` also on the bar."""

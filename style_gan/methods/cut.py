@@ -148,7 +148,7 @@ class CUT(GanMethod):
         # Discriminator phase on the fake computed above (detached by discriminator_loss).
         with self.toggled_optimizer(opt_d):
             loss_d, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, real_y, fake_y, batch_idx
+                self.discriminator, real_y, fake_y, self.batches_done
             )
             loss_d = 0.5 * loss_d  # as in CUT: D learns at half G's pace
             for name, value in penalties.items():

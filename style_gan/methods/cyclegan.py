@@ -108,10 +108,10 @@ class CycleGAN(GanMethod):
         # Discriminator phase on the fakes computed above, detached by the pools.
         with self.toggled_optimizer(opt_d):
             loss_d_a, penalties_a = self.adversarial.discriminator_loss(
-                self.d_a, real_a, self.pool_a.query(fake_a), batch_idx
+                self.d_a, real_a, self.pool_a.query(fake_a), self.batches_done
             )
             loss_d_b, penalties_b = self.adversarial.discriminator_loss(
-                self.d_b, real_b, self.pool_b.query(fake_b), batch_idx
+                self.d_b, real_b, self.pool_b.query(fake_b), self.batches_done
             )
             loss_d = 0.5 * (loss_d_a + loss_d_b)
             for name in penalties_a:

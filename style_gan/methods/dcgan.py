@@ -132,7 +132,7 @@ class DCGAN(GanMethod):
         # Discriminator phase on the same fakes (detached inside discriminator_loss).
         with self.toggled_optimizer(opt_d):
             loss_d, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, real, fake, batch_idx
+                self.discriminator, real, fake, self.batches_done
             )
             self.backward_and_step(opt_d, loss_d)
 

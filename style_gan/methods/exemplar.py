@@ -144,7 +144,7 @@ class ExemplarStyleTransfer(GanMethod):
         # Discriminator phase: real = style images, fake = the output above (detached there).
         with self.toggled_optimizer(opt_d):
             loss_d, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, style, fake, batch_idx
+                self.discriminator, style, fake, self.batches_done
             )
             self.backward_and_step(opt_d, loss_d)
 

@@ -112,7 +112,7 @@ class Pix2Pix(GanMethod):
         # Discriminator phase on the same fake (detached inside discriminator_loss).
         with self.toggled_optimizer(opt_d):
             loss_d_pair, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, pair(source, target), pair(source, fake), batch_idx
+                self.discriminator, pair(source, target), pair(source, fake), self.batches_done
             )
             loss_d = 0.5 * loss_d_pair
             self.backward_and_step(opt_d, loss_d)

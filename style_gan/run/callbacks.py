@@ -1,4 +1,5 @@
-"""Training callbacks: a rolling latest checkpoint, sample image grids and the model's size."""
+"""Training callbacks: the best checkpoint, the stored config, sample image grids and the
+model's size (the rolling last.ckpt is in last_checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -24,26 +25,6 @@ def batches_seen(trainer: L.Trainer, pl_module: L.LightningModule) -> int:
     """Training batches run so far. ``global_step`` counts optimizer steps (two per GAN batch,
     Lightning #17958), so it is divided by the module's ``optimizer_steps_per_batch``."""
     return trainer.global_step // getattr(pl_module, "optimizer_steps_per_batch", 1)
-
-
-class LatestCheckpoint(ModelCheckpoint):
-    """One rolling ``last.ckpt``, rewritten (atomically) at every epoch end and when training
-    stops on an exception (Ctrl-C, SIGTERM, a crash): what ``ckpt_path=...`` resumes from.
-
-    Its own class gives it its own state key, so it can sit beside a periodic ModelCheckpoint
-    with the same interval.
-    """
-
-    def __init__(self, dirpath: str | Path, every_n_epochs: int = 1) -> None:
-        super().__init__(
-            dirpath=dirpath,
-            filename="last",
-            save_top_k=1,
-            every_n_epochs=every_n_epochs,
-            enable_version_counter=False,
-            save_on_train_epoch_end=True,
-            save_on_exception=True,
-        )
 
 
 class BestCheckpoint(ModelCheckpoint):

@@ -1,15 +1,49 @@
-"""Reading a checkpoint, and checking it before resuming from it, so a bad one fails in one
-clear line."""
+"""Writing checkpoints atomically, reading them, and checking one before resuming from it, so a
+bad one fails in one clear line."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
-from style_gan.errors import CheckpointError
+from style_gan.errors import CheckpointError, DivergenceError
+from style_gan.files import write_atomically
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Every checkpoint the Trainer writes (latest, best, periodic): refused when its weights are
+    not finite, else written to a temporary file in the checkpoint's own folder, fsynced and
+    renamed over the old one. Lightning's own writer renames from /tmp and, across filesystems,
+    copies over the old file in place; a kill or a full disk then truncates it."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        path = Path(path)
+        bad = [
+            key
+            for key, tensor in checkpoint.get("state_dict", {}).items()
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all()
+        ]
+        if bad:
+            raise DivergenceError(
+                f"not writing {path}: {len(bad)} tensors are not finite (e.g. {bad[0]}); the "
+                "run diverged: lower the learning rates or set model.gradient_clip_norm"
+            )
+        try:
+            write_atomically(path, lambda file: torch.save(checkpoint, file))
+        except OSError as error:
+            reason = {errno.ENOSPC: "the disk is full", errno.EFBIG: "the file is too large"}
+            raise CheckpointError(
+                f"cannot write {path}: {reason.get(error.errno, error.strerror)}; the previous "
+                f"{path.name} is kept; free space in {path.parent} or set paths.output_dir to "
+                "another disk"
+            ) from error
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
