@@ -21,6 +21,7 @@ from style_gan.methods.base import GanMethod
 from style_gan.metrics.suite import MetricSuite
 from style_gan.run.checkpoints import check_stored_targets, read_checkpoint, stored_model_config
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.run.config_values import check_config_values
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def markdown_report(values: dict[str, float], weights: dict[str, str], images: i
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Score a checkpoint on a split with the configured metrics; write report.json/.md."""
     check_target_keys(cfg)
+    check_config_values(cfg)
     split = check_choice("split", cfg.split, ("test", "val"))
     device_name = check_choice("device", cfg.device, ("auto", "cpu", "cuda"))
     if device_name == "auto":

@@ -26,6 +26,7 @@ from style_gan.inference.images import find_images, save_image, upright_exif
 from style_gan.inference.provenance import provenance_record, read_provenance, write_sidecar
 from style_gan.inference.stylizer import Stylizer
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.run.config_values import check_config_values
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def check_writable(folder: Path) -> None:
 
 def stylize(cfg: DictConfig) -> list[Path]:
     """Write the configured model's outputs for the configured inputs; return their paths."""
+    check_config_values(cfg)
     if cfg.get("inspect"):
         record = read_provenance(cfg.inspect)
         if record is None:

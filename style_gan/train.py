@@ -7,6 +7,7 @@ style-gan-train experiment=horse2zebra data.root=/data/horse2zebra trainer=gpu
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import hydra
 import lightning as L
@@ -14,8 +15,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
 from style_gan.run.callbacks import StoreConfig
-from style_gan.run.checkpoints import AtomicCheckpointIO, check_checkpoint
+from style_gan.run.checkpoints import (
+    AtomicCheckpointIO,
+    check_checkpoint,
+    check_room_for_checkpoints,
+    checkpoint_bytes,
+)
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.run.config_values import check_config_values
 from style_gan.run.console import lightning_console
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 
@@ -38,6 +45,7 @@ def optimizer_steps(max_batches: int | None, model: L.LightningModule) -> int:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit the configured method on the configured data; return the last logged metrics."""
     check_target_keys(cfg)
+    check_config_values(cfg)
     if cfg.trainer.get("max_steps", -1) != -1:
         raise ConfigError(
             "trainer.max_steps counts optimizer steps (two per GAN batch, Lightning #17958); "
@@ -51,6 +59,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
         metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None
         model: L.LightningModule = hydra.utils.instantiate(cfg.model, metrics=metrics)
+        check_room_for_checkpoints(Path(cfg.paths.output_dir), checkpoint_bytes(model))
         # Tests compose with the hydra node included; it is no part of the run's settings.
         config = OmegaConf.to_container(
             OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True

@@ -80,6 +80,7 @@ def test_a_run_of_max_batches_says_it_stopped_after_that_many_batches(tmp_path: 
             "error: data.root /no/such/folder does not exist",
         ),
         (["model.generator.norm=group"], "error: norm='group' is not allowed; choose one of: "),
+        (["model.lambda_cycle=abc"], "error: model.lambda_cycle='abc' must be a number"),
     ],
 )
 def test_bad_input_fails_with_one_line(tmp_path: Path, overrides: list[str], message: str) -> None:

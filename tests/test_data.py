@@ -71,10 +71,16 @@ def test_truncated_image_is_skipped_when_decoded_and_training_goes_on(
 
 @pytest.mark.parametrize(
     ("root", "message"),
-    [("missing", "does not exist"), ("", "data.root is empty"), ("no_layout", "must hold trainA")],
+    [
+        ("missing", "does not exist"),
+        ("", "data.root is empty"),
+        ("no_layout", "must hold trainA"),
+        ("a_file", "is a file, not a folder"),
+    ],
 )
 def test_bad_roots_fail_with_one_clear_line(tmp_path: Path, root: str, message: str) -> None:
     (tmp_path / "no_layout").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
     path = str(tmp_path / root) if root else ""
     with pytest.raises(DataError, match=message) as error:
         UnpairedDataModule(path, load_size=32, crop_size=32).setup("fit")

@@ -50,8 +50,9 @@ class ImageFolderDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if not self.root.is_dir():
+            problem = "is a file, not a folder" if self.root.exists() else "does not exist"
             raise DataError(
-                f"data.root {self.root} does not exist; point data.root at a folder with "
+                f"data.root {self.root} {problem}; point data.root at a folder with "
                 f"{self.layout_help}"
             )
         if not self.datasets:

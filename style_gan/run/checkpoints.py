@@ -4,6 +4,9 @@ bad one fails in one clear line."""
 from __future__ import annotations
 
 import errno
+import io
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +38,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f"not writing {path}: {len(bad)} tensors are not finite (e.g. {bad[0]}); the "
                 "run diverged: lower the learning rates or set model.gradient_clip_norm"
             )
+        # Serialised in memory first (as Lightning does), so a failing disk surfaces as the
+        # OSError it is, not as an error inside torch's zip writer.
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
         try:
-            write_atomically(path, lambda file: torch.save(checkpoint, file))
+            write_atomically(path, lambda file: file.write(buffer.getbuffer()))
         except OSError as error:
             reason = {errno.ENOSPC: "the disk is full", errno.EFBIG: "the file is too large"}
             raise CheckpointError(
@@ -44,6 +51,32 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f"{path.name} is kept; free space in {path.parent} or set paths.output_dir to "
                 "another disk"
             ) from error
+
+
+def checkpoint_bytes(model: nn.Module) -> int:
+    """About what one checkpoint of ``model`` takes on the disk: its tensors, and twice as much
+    again for optimizer state (Adam keeps two moments per weight)."""
+    return 3 * sum(t.numel() * t.element_size() for t in model.state_dict().values())
+
+
+def check_room_for_checkpoints(folder: Path, needed: int) -> None:
+    """Fail before training, in one line, when ``folder`` cannot take a checkpoint of ``needed``
+    bytes: not creatable, not writable, or too little free space."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CheckpointError(
+            f"cannot write checkpoints to {folder}: {error.strerror}; set paths.output_dir "
+            "(or STYLE_GAN_ROOT) to a writable folder"
+        ) from error
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise CheckpointError(
+            f"{folder} has {free / 2**20:.1f} MiB free, less than one checkpoint needs "
+            f"(about {needed / 2**20:.1f} MiB); free space or set paths.output_dir to another disk"
+        )
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
