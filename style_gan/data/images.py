@@ -3,8 +3,11 @@ mode Pillow reads as RGB (+ alpha), with a pixel limit against decompression bom
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,36 +32,41 @@ class InputImage:
     path: Path | None
 
 
-def scan_image_folder(folder: Path, min_size: int | None = None) -> list[Path]:
+def scan_image_folder(
+    folder: Path, min_size: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> list[Path]:
     """Sorted image files in ``folder`` whose headers parse, skipping the rest with a warning.
 
-    Non-image files, zero-byte and unreadable images are skipped and counted, so one bad file
-    does not stop a long run. ``min_size`` (None = no limit) is the smallest side a crop needs:
-    images below it are an error, since cropping them would silently change the data.
+    Every entry that cannot be used is skipped, named and counted by kind (not an image file,
+    empty file, not a readable image, decompression bomb, over ``max_pixels``, symlink loop,
+    broken link, no permission), so one bad file does not stop a long run; sub-folders are not
+    searched. ``min_size`` (None = no limit) is the smallest side a crop needs: images below it
+    are an error, since cropping them would silently change the data.
     """
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist")
     usable: list[Path] = []
-    skipped: list[str] = []
+    skipped: list[tuple[str, str]] = []
     too_small: list[str] = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        if path.suffix.lower() not in IMAGE_EXTENSIONS:
-            skipped.append(f"{path.name} (not an image file)")
+    for path in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
+        if path.is_dir():
             continue
-        try:
-            with Image.open(path) as image:
-                size = image.size
-        except (UnidentifiedImageError, OSError) as error:
-            reason = "empty file" if path.stat().st_size == 0 else type(error).__name__
-            skipped.append(f"{path.name} ({reason})")
-            continue
-        if min_size is not None and min(size) < min_size:
-            too_small.append(f"{path.name} {size[0]}x{size[1]}")
-            continue
-        usable.append(path)
+        size_or_reason = _header_size(path, max_pixels)
+        if isinstance(size_or_reason, str):
+            skipped.append((printable_name(path), size_or_reason))
+        elif min_size is not None and min(size_or_reason) < min_size:
+            width, height = size_or_reason
+            too_small.append(f"{printable_name(path)} {width}x{height}")
+        else:
+            usable.append(path)
     if skipped:
+        kinds = Counter(kind for _, kind in skipped)
         log.warning(
-            "skipped %d unusable file(s) in %s: %s", len(skipped), folder, ", ".join(skipped)
+            "skipped %d unusable file(s) in %s (%s): %s",
+            len(skipped),
+            folder,
+            ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())),
+            ", ".join(f"{name} ({kind})" for name, kind in skipped),
         )
     if too_small:
         raise DataError(
@@ -68,6 +76,39 @@ def scan_image_folder(folder: Path, min_size: int | None = None) -> list[Path]:
     if not usable:
         raise DataError(f"no usable images in {folder} (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return usable
+
+
+def printable_name(path: Path) -> str:
+    """``path``'s file name as text that can be printed, even when it is not valid UTF-8."""
+    return os.fsencode(path.name).decode("utf-8", errors="backslashreplace")
+
+
+def _header_size(path: Path, max_pixels: int) -> tuple[int, int] | str:
+    """(width, height) from the file's header, or why the file cannot be used."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        return {errno.ELOOP: "symlink loop", errno.ENOENT: "broken link"}.get(
+            error.errno, error.strerror or type(error).__name__
+        )
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        return "not an image file"
+    if stat.st_size == 0:
+        return "empty file"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        return "decompression bomb"
+    except PermissionError:
+        return "no permission"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return "not a readable image"
+    if width * height > max_pixels:
+        return f"over max_pixels={max_pixels}"
+    return width, height
 
 
 def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> InputImage:
