@@ -189,7 +189,13 @@ def test_evaluation_never_uses_the_contents_own_target_as_exemplar(config, tmp_p
     # image as the style exemplar and the true answer as target.
     root = write_unpaired_layout(tmp_path / "pairs", count=3, size=(32, 32))
     datamodule = UnpairedDataModule(
-        root, preprocess="resize", load_size=32, crop_size=32, num_workers=0, eval_batch_size=3
+        root,
+        preprocess="resize",
+        load_size=32,
+        crop_size=32,
+        num_workers=0,
+        eval_batch_size=3,
+        validate_on_test=True,
     )
     datamodule.setup("fit")
     batch = next(iter(datamodule.val_dataloader()))
@@ -208,7 +214,13 @@ def test_content_style_data_pairs_evaluation_content_with_another_exemplar(tmp_p
     root = write_unpaired_layout(tmp_path / "pairs", count=3, size=(32, 32))
     write_image(root / "trainA" / "extra.png", (32, 32), seed=7)  # 4 content, 3 style
     datamodule = ContentStyleDataModule(
-        root, preprocess="resize", load_size=32, crop_size=32, num_workers=0, eval_batch_size=3
+        root,
+        preprocess="resize",
+        load_size=32,
+        crop_size=32,
+        num_workers=0,
+        eval_batch_size=3,
+        validate_on_test=True,
     )
     datamodule.setup("fit")
     train_set, val_set = datamodule.datasets["train"], datamodule.datasets["val"]

@@ -94,8 +94,8 @@ def test_side_by_side_halves_direction_and_val_split(tmp_path) -> None:
     assert batch["content"].shape == batch["target"].shape == (2, 3, 32, 32)
 
 
-def test_aligned_layout_loaders_and_val_falls_back_to_test(tmp_path) -> None:
-    data = datamodule(write_aligned(tmp_path / "pairs"))
+def test_aligned_layout_loaders_and_val_on_test_when_asked(tmp_path) -> None:
+    data = datamodule(write_aligned(tmp_path / "pairs"), validate_on_test=True)
     assert data.layout() == "aligned"
     assert data.datasets["val"] is data.datasets["test"]
     batch = next(iter(data.train_dataloader()))

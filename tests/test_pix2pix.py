@@ -52,6 +52,7 @@ def paired_folder(tmp_path: Path) -> list[str]:
         "data.eval_batch_size=2",
         "data.num_workers=0",
         "data.pin_memory=false",
+        "data.validate_on_test=true",
     ]
 
 

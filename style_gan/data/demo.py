@@ -193,6 +193,7 @@ class DemoDataModule(UnpairedDataModule):
         eval_batch_size: int = 8,
         num_workers: int = 0,
         pin_memory: bool = False,
+        validate_on_test: bool = True,
     ) -> None:
         super().__init__(
             root,
@@ -204,6 +205,7 @@ class DemoDataModule(UnpairedDataModule):
             eval_batch_size=eval_batch_size,
             num_workers=num_workers,
             pin_memory=pin_memory,
+            validate_on_test=validate_on_test,
         )
         self.image_size = image_size
 

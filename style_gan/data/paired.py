@@ -137,6 +137,7 @@ class PairedDataModule(ImageFolderDataModule):
     """
 
     layout_help = LAYOUTS
+    validation_help = "A/val/ and B/val/, or val/"
 
     def __init__(
         self,
@@ -150,6 +151,7 @@ class PairedDataModule(ImageFolderDataModule):
         eval_batch_size: int = 4,
         num_workers: int = 2,
         pin_memory: bool = False,
+        validate_on_test: bool = False,
     ) -> None:
         super().__init__(
             root,
@@ -161,6 +163,7 @@ class PairedDataModule(ImageFolderDataModule):
             eval_batch_size,
             num_workers,
             pin_memory,
+            validate_on_test,
         )
         self.direction = check_choice("data.direction", direction, DIRECTIONS)
 
@@ -188,7 +191,5 @@ class PairedDataModule(ImageFolderDataModule):
                 pairs = side_by_side_files(self.root / split, min_size)
             transform = self.train_transform if split == "train" else self.eval_transform
             datasets[split] = PairedImageDataset(pairs, transform, self.direction)
-        if "val" not in datasets and "test" in datasets:
-            datasets["val"] = datasets["test"]
         log.info("paired data in %s (%s layout): %s", self.root, layout, sorted(datasets))
         return datasets
