@@ -3,8 +3,11 @@
 import math
 from pathlib import Path
 
+import hydra
+import lightning as L
 import pytest
 import torch
+from lightning.pytorch.plugins.precision import MixedPrecision
 from torch import nn
 
 from style_gan.errors import ConfigError
@@ -142,3 +145,44 @@ def test_every_method_trains_with_every_stabiliser_switched_on(
     state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     assert any("ema" in key for key in state), "the EMA generator is in the checkpoint"
     assert any(key.endswith("parametrizations.weight.original") for key in state)
+
+
+def clipped_norms(train_config, monkeypatch, precision_plugin) -> list[float]:
+    """The gradient norms clipping saw (before clipping) in one CycleGAN batch."""
+    cfg = train_config("model.gradient_clip_norm=0.5")
+    norms: list[float] = []
+    clip = torch.nn.utils.clip_grad_norm_
+
+    def recording_clip(parameters, max_norm, *args, **kwargs):
+        norm = clip(parameters, max_norm, *args, **kwargs)
+        norms.append(float(norm))
+        return norm
+
+    torch.manual_seed(0)
+    model = hydra.utils.instantiate(cfg.model)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        plugins=[precision_plugin] if precision_plugin else None,
+    )
+    torch.manual_seed(0)
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.nn.utils, "clip_grad_norm_", recording_clip)
+        trainer.fit(model, datamodule=hydra.utils.instantiate(cfg.data))
+    return norms
+
+
+def test_16_mixed_clips_the_unscaled_gradients(train_config, monkeypatch) -> None:
+    # 16-mixed with its gradient scaler, here on the CPU (Lightning's precision flag allows it
+    # only on a GPU): clipping must see the gradients divided by the loss scale again.
+    scaler = torch.amp.GradScaler("cpu", init_scale=256.0)
+    mixed = clipped_norms(train_config, monkeypatch, MixedPrecision("16-mixed", "cpu", scaler))
+    full = clipped_norms(train_config, monkeypatch, None)
+    assert len(mixed) == len(full) == 2  # G's step, then D's
+    for half_precision, single in zip(mixed, full, strict=True):
+        assert math.isfinite(half_precision) and 0.5 < half_precision / single < 2

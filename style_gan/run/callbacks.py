@@ -1,5 +1,5 @@
-"""Training callbacks: the best checkpoint, the stored config, sample image grids and the
-model's size (the rolling last.ckpt is in last_checkpoint.py)."""
+"""Training callbacks: the best checkpoint, the stored config, a seed per process, sample
+image grids and the model's size (the rolling last.ckpt is in last_checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,21 @@ class StoreConfig(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         checkpoint["style_gan_config"] = self.config
+
+
+class PerRankSeed(L.Callback):
+    """Seeds process ``rank`` of a multi-process run with ``seed + rank`` once the processes
+    exist, so what a step draws (DCGAN's z, DiffAugment, CUT's patches, the image pool, the
+    style image a content is paired with) differs between GPUs instead of repeating on each.
+    Rank 0 keeps ``seed``: a one-process run draws what it always drew. The weights stay
+    identical: DDP copies rank 0's to the others."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if trainer.global_rank > 0:
+            L.seed_everything(self.seed + trainer.global_rank, workers=True, verbose=False)
 
 
 class ModelSize(L.Callback):
