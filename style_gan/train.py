@@ -14,7 +14,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
-from style_gan.run.callbacks import StoreConfig
+from style_gan.run.callbacks import PerRankSeed, StoreConfig
 from style_gan.run.checkpoints import (
     AtomicCheckpointIO,
     check_checkpoint,
@@ -25,6 +25,7 @@ from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_
 from style_gan.run.config_values import check_config_values
 from style_gan.run.console import lightning_console
 from style_gan.run.instantiate import check_target_keys, instantiate_group
+from style_gan.run.random_states import RandomStates
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
         config = OmegaConf.to_container(
             OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True
         )
-        callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config)]
+        callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config), RandomStates()]
+        if cfg.get("seed") is not None:
+            callbacks.append(PerRankSeed(cfg.seed))
         loggers = instantiate_group(cfg.get("logger"))
         trainer: L.Trainer = hydra.utils.instantiate(
             cfg.trainer,

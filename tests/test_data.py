@@ -6,11 +6,14 @@ import logging
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+from torchvision.transforms import v2
 
 from style_gan.data.datamodule import UnpairedDataModule
-from style_gan.data.images import scan_image_folder
+from style_gan.data.images import load_rgb, scan_image_folder
 from style_gan.errors import ConfigError, DataError
 from tests.conftest import write_image, write_unpaired_layout
 
@@ -131,9 +134,25 @@ def test_sampling_is_deterministic_per_seed(tmp_path: Path) -> None:
     assert not torch.equal(first["content"], other["content"])
 
 
-def test_evaluation_pairs_files_in_sorted_order_and_falls_back_to_test(tmp_path: Path) -> None:
+def test_without_a_val_split_validation_is_off_and_says_how_to_use_test(
+    tmp_path: Path, caplog
+) -> None:
     root = write_unpaired_layout(tmp_path / "data", count=3, size=(32, 32))
-    data = UnpairedDataModule(root, load_size=32, crop_size=32, eval_batch_size=3, num_workers=0)
+    data = UnpairedDataModule(root, load_size=32, crop_size=32, num_workers=0)
+    with caplog.at_level(logging.WARNING):
+        data.setup("fit")
+    assert "val" not in data.datasets and data.val_dataloader() == []
+    assert "no validation split: validation is off; add one (valA/ and valB/)" in caplog.text
+    assert "data.validate_on_test=true" in caplog.text
+
+
+def test_evaluation_pairs_files_in_sorted_order_and_validates_on_test_when_asked(
+    tmp_path: Path,
+) -> None:
+    root = write_unpaired_layout(tmp_path / "data", count=3, size=(32, 32))
+    data = UnpairedDataModule(
+        root, load_size=32, crop_size=32, eval_batch_size=3, num_workers=0, validate_on_test=True
+    )
     data.setup("fit")
     assert data.datasets["val"] is data.datasets["test"]
     batch = next(iter(data.val_dataloader()))
@@ -152,3 +171,21 @@ def test_scan_counts_only_usable_images(tmp_path: Path) -> None:
     write_image(tmp_path / "b.JPG")
     (tmp_path / ".hidden.png").write_bytes(b"")
     assert [p.name for p in scan_image_folder(tmp_path)] == ["a.png", "b.JPG"]
+
+
+def test_large_images_are_read_reduced_to_what_the_transform_needs(tmp_path: Path) -> None:
+    y, x = np.mgrid[0:1800, 0:2400]
+    photo = np.stack([x * 255 // 2400, y * 255 // 1800, (x + y) % 256], axis=-1).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "large.jpg", quality=90)
+    Image.fromarray(photo[:1200, :2000]).save(tmp_path / "large.png")
+    # JPEG: decoded at 1/4 scale by the decoder, the shorter side still >= 286.
+    assert load_rgb(tmp_path / "large.jpg", min_side=286).size == (600, 450)
+    # PNG: decoded once, reduced by 4 (1200 // 286) and kept for the next draw.
+    reduced = load_rgb(tmp_path / "large.png", min_side=286)
+    assert reduced.size == (500, 300)
+    assert load_rgb(tmp_path / "large.png", min_side=286) is reduced
+    assert load_rgb(tmp_path / "large.png").size == (2000, 1200)
+    # What training sees after its own resize is the full decode's, up to the box filter.
+    resize = v2.Compose([v2.Resize(286, antialias=True), v2.PILToTensor()])
+    full = resize(load_rgb(tmp_path / "large.png")).float()
+    assert (resize(reduced).float() - full).abs().mean() < 8

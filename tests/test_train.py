@@ -210,7 +210,18 @@ def test_bf16_mixed_precision_trains(train_config) -> None:
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
 
 
-def test_ddp_with_two_cpu_processes(train_config, tmp_path) -> None:
+class FirstDrawPerRank(L.Callback):
+    """Saves, in each process, what torch's RNG draws at the first batch, as rank<N>.pt."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = Path(folder)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == 0:
+            torch.save(torch.rand(8), self.folder / f"rank{trainer.global_rank}.pt")
+
+
+def test_ddp_with_two_cpu_processes_each_drawing_its_own_randomness(train_config, tmp_path) -> None:
     run = tmp_path / "run"
     train(
         train_config(
@@ -218,12 +229,16 @@ def test_ddp_with_two_cpu_processes(train_config, tmp_path) -> None:
             "trainer.accelerator=cpu",
             "trainer.devices=2",
             "trainer.strategy=ddp_spawn_find_unused_parameters_true",
+            "+callbacks.draws._target_=tests.test_train.FirstDrawPerRank",
+            f"+callbacks.draws.folder={tmp_path}",
             run_dir=run,
         )
     )
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 4
     assert train_steps(run) == [0, 1]
+    rank0, rank1 = (torch.load(tmp_path / f"rank{rank}.pt") for rank in (0, 1))
+    assert not torch.equal(rank0, rank1)
 
 
 def test_csv_tensorboard_and_offline_wandb_at_once(train_config, tmp_path, monkeypatch) -> None:

@@ -26,5 +26,9 @@ class ContentStyleDataModule(UnpairedDataModule):
     def _dataset(self, content_dir: Path, style_dir: Path, train: bool) -> ContentStyleDataset:
         dataset = super()._dataset(content_dir, style_dir, train)
         return ContentStyleDataset(
-            dataset.content_files, dataset.style_files, dataset.transform, dataset.random_pairs
+            dataset.content_files,
+            dataset.style_files,
+            dataset.transform,
+            dataset.random_pairs,
+            dataset.decode_side,
         )

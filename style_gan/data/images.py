@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import warnings
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,11 +112,17 @@ def _header_size(path: Path, max_pixels: int) -> tuple[int, int] | str:
     return width, height
 
 
-def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> InputImage:
+def open_image(
+    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int | None = None
+) -> InputImage:
     """``path`` upright (EXIF orientation applied) as RGB plus alpha. 16-bit and 32-bit
     grayscale are scaled to 8 bits rather than clipped; palette, CMYK, LA and RGBA convert.
     An UnreadableImageError names the file when it is unreadable or has more than
-    ``max_pixels`` pixels (checked from the header, before anything is decoded)."""
+    ``max_pixels`` pixels (checked from the header, before anything is decoded).
+
+    With ``min_side``, a JPEG at least twice that size on its shorter side is decoded at a
+    reduced scale (1/2, 1/4 or 1/8, done by the JPEG decoder itself) that keeps the shorter
+    side at ``min_side`` or more: the decode takes a fraction of the time and memory."""
     path = Path(path)
     try:
         with warnings.catch_warnings():
@@ -129,6 +136,13 @@ def open_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> InputI
                     f"{path} has {width}×{height} = {width * height / 1e6:.0f} MP, more than "
                     f"max_pixels={max_pixels}; raise max_pixels= if you trust the file"
                 )
+            if (
+                min_side is not None
+                and file.format == "JPEG"
+                and min(width, height) >= 2 * min_side
+            ):
+                scale = min(width, height) / min_side
+                file.draft(file.mode, (math.ceil(width / scale), math.ceil(height / scale)))
             file.load()
             # In place: a copy per image would be work on every training sample.
             ImageOps.exif_transpose(file, in_place=True)
@@ -156,11 +170,32 @@ def to_rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | Non
     return image.convert("RGB"), None
 
 
-def load_rgb(path: Path) -> Image.Image:
-    """Decode ``path`` fully as an upright RGB image; transparent pixels are composited onto
-    white (dropping alpha would expose arbitrary hidden colours)."""
-    image = open_image(path)
-    if image.alpha is None:
-        return image.rgb
-    background = Image.new("RGB", image.rgb.size, (255, 255, 255))
-    return Image.composite(image.rgb, background, image.alpha)
+# Large training images kept once reduced: only JPEG decodes at a reduced scale, and a
+# 12000² PNG takes seconds each time it is drawn. Per process (each DataLoader worker keeps
+# its own), the most recently drawn REDUCED_CACHE_SIZE.
+REDUCED_CACHE_SIZE = 64
+_reduced: OrderedDict[tuple[Path, int], Image.Image] = OrderedDict()
+
+
+def load_rgb(path: Path, min_side: int | None = None) -> Image.Image:
+    """Decode ``path`` as an upright RGB image; transparent pixels are composited onto white
+    (dropping alpha would expose arbitrary hidden colours).
+
+    With ``min_side``, an image at least twice that size on its shorter side comes back
+    reduced by a whole factor that keeps the shorter side at ``min_side`` or more (a box
+    filter, before the transforms' own resize), and is kept reduced for the next draw."""
+    key = (path, min_side or 0)
+    if key in _reduced:
+        _reduced.move_to_end(key)
+        return _reduced[key]
+    image = open_image(path, min_side=min_side)
+    rgb = image.rgb
+    if image.alpha is not None:
+        background = Image.new("RGB", rgb.size, (255, 255, 255))
+        rgb = Image.composite(rgb, background, image.alpha)
+    if min_side is not None and (factor := min(rgb.size) // min_side) >= 2:
+        rgb = rgb.reduce(factor)
+        _reduced[key] = rgb
+        if len(_reduced) > REDUCED_CACHE_SIZE:
+            _reduced.popitem(last=False)
+    return rgb

@@ -34,11 +34,14 @@ class UnpairedImageDataset(Dataset):
         style_files: list[Path],
         transform: Callable[[Image.Image], torch.Tensor],
         random_pairs: bool,
+        decode_side: int | None = None,
     ) -> None:
         self.content_files = content_files
         self.style_files = style_files
         self.transform = transform
         self.random_pairs = random_pairs
+        # The shorter side the transform needs: larger images are read reduced to about it.
+        self.decode_side = decode_side
         self.paired = not random_pairs and [p.name for p in content_files] == [
             p.name for p in style_files
         ]
@@ -68,7 +71,7 @@ class UnpairedImageDataset(Dataset):
         for offset in range(len(files)):
             path = files[(index + offset) % len(files)]
             try:
-                return self.transform(load_rgb(path)), path
+                return self.transform(load_rgb(path, self.decode_side)), path
             except UnreadableImageError as error:
                 log.warning("skipping unreadable image: %s", error)
         raise DataError(f"none of the {len(files)} images in {files[0].parent} could be decoded")
