@@ -81,9 +81,16 @@ def test_a_run_of_max_batches_says_it_stopped_after_that_many_batches(tmp_path: 
         ),
         (["model.generator.norm=group"], "error: norm='group' is not allowed; choose one of: "),
         (["model.lambda_cycle=abc"], "error: model.lambda_cycle='abc' must be a number"),
+        (
+            ["ckpt_path={tmp}/truncated.ckpt"],
+            "error: checkpoint {tmp}/truncated.ckpt cannot be read",
+        ),
     ],
 )
 def test_bad_input_fails_with_one_line(tmp_path: Path, overrides: list[str], message: str) -> None:
+    (tmp_path / "truncated.ckpt").write_bytes(b"PK\x03\x04 half of a zip")
+    overrides = [override.format(tmp=tmp_path) for override in overrides]
+    message = message.format(tmp=tmp_path)
     result = run_cli(tmp_path, *FAST_TRAINER, *overrides)
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

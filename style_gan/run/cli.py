@@ -29,8 +29,12 @@ _USER_FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"
 
 
 def root_error(error: BaseException) -> BaseException:
-    """The innermost cause of ``error`` (Hydra wraps errors raised while instantiating)."""
-    while error.__cause__ is not None:
+    """The user's error behind ``error``: the outermost StyleGanError or missing value along
+    its causes (Hydra wraps errors raised while instantiating; ours keep the low-level error
+    that led to them as their cause), else the innermost cause."""
+    while not isinstance(error, (StyleGanError, MissingMandatoryValue)):
+        if error.__cause__ is None:
+            return error
         error = error.__cause__
     return error
 
