@@ -18,6 +18,7 @@ from style_gan.data.images import open_image, scan_image_folder
 from tests.conftest import write_image, write_unpaired_layout
 
 NON_UTF8_NAME = os.fsdecode(b"caf\xe9.png")
+TRUNCATED_NON_UTF8_NAME = os.fsdecode(b"cut\xff.png")
 
 
 def png_header_only(path: Path, width: int, height: int) -> None:
@@ -44,6 +45,7 @@ def write_corpus(folder: Path) -> None:
     whole = write_image(folder / "whole.png", (40, 36)).read_bytes()
     (folder / "whole.png").unlink()
     (folder / "truncated.png").write_bytes(whole[: len(whole) // 2])
+    (folder / TRUNCATED_NON_UTF8_NAME).write_bytes(whole[: len(whole) // 2])
     (folder / "renamed_text.jpg").write_text("this is a text file, not a JPEG")
     write_image(folder / "gray.png", mode="L")
     write_image(folder / "rgba.png", mode="RGBA")
@@ -66,6 +68,7 @@ def write_corpus(folder: Path) -> None:
 
 USABLE = {
     "truncated.png",  # its header parses; the decode fails later and is skipped then
+    TRUNCATED_NON_UTF8_NAME,
     "gray.png",
     "rgba.png",
     "sixteen.png",
@@ -95,7 +98,8 @@ def test_the_scan_keeps_what_reads_and_counts_every_kind_of_skip(tmp_path: Path,
 def test_every_usable_kind_reads_upright_as_rgb(tmp_path: Path) -> None:
     write_corpus(tmp_path / "corpus")
     folder = tmp_path / "corpus"
-    images = {name: open_image(folder / name) for name in USABLE - {"truncated.png"}}
+    truncated = {"truncated.png", TRUNCATED_NON_UTF8_NAME}
+    images = {name: open_image(folder / name) for name in USABLE - truncated}
     assert all(image.rgb.mode == "RGB" for image in images.values())
     assert images["rotated.jpg"].rgb.size == (20, 40)
     sixteen = np.asarray(images["sixteen.png"].rgb)
@@ -129,7 +133,9 @@ def test_training_data_on_the_corpus_draws_every_item_in_bounded_memory(tmp_path
         [sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "items 12 shapes [(3, 32, 32)]" in result.stdout
+    assert "items 13 shapes [(3, 32, 32)]" in result.stdout
+    assert "cut\\xff.png is not a readable image" in result.stdout
+    assert "Logging error" not in result.stdout + result.stderr
     assert "1 symlink loop" in result.stdout
     assert "skipping unreadable image: " in result.stdout and "truncated.png" in result.stdout
     base = int(result.stdout.split("base_mib")[1].split()[0])

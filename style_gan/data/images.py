@@ -54,10 +54,10 @@ def scan_image_folder(
             continue
         size_or_reason = _header_size(path, max_pixels)
         if isinstance(size_or_reason, str):
-            skipped.append((printable_name(path), size_or_reason))
+            skipped.append((printable(path.name), size_or_reason))
         elif min_size is not None and min(size_or_reason) < min_size:
             width, height = size_or_reason
-            too_small.append(f"{printable_name(path)} {width}x{height}")
+            too_small.append(f"{printable(path.name)} {width}x{height}")
         else:
             usable.append(path)
     if skipped:
@@ -79,9 +79,9 @@ def scan_image_folder(
     return usable
 
 
-def printable_name(path: Path) -> str:
-    """``path``'s file name as text that can be printed, even when it is not valid UTF-8."""
-    return os.fsencode(path.name).decode("utf-8", errors="backslashreplace")
+def printable(path: Path | str) -> str:
+    """``path`` as text that can be printed and logged, even when it is not valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
 def _header_size(path: Path, max_pixels: int) -> tuple[int, int] | str:
@@ -133,8 +133,8 @@ def open_image(
             width, height = file.size
             if width * height > max_pixels:
                 raise UnreadableImageError(
-                    f"{path} has {width}×{height} = {width * height / 1e6:.0f} MP, more than "
-                    f"max_pixels={max_pixels}; raise max_pixels= if you trust the file"
+                    f"{printable(path)} has {width}×{height} = {width * height / 1e6:.0f} MP, "
+                    f"more than max_pixels={max_pixels}; raise max_pixels= if you trust the file"
                 )
             if (
                 min_side is not None
@@ -148,9 +148,13 @@ def open_image(
             ImageOps.exif_transpose(file, in_place=True)
             image = file
     except Image.DecompressionBombError as error:
-        raise UnreadableImageError(f"{path} is refused as a decompression bomb: {error}") from error
+        raise UnreadableImageError(
+            f"{printable(path)} is refused as a decompression bomb: {error}"
+        ) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UnreadableImageError(f"{path} is not a readable image ({error})") from error
+        raise UnreadableImageError(
+            f"{printable(path)} is not a readable image ({error})"
+        ) from error
     return InputImage(*to_rgb_and_alpha(image), path=path)
 
 
