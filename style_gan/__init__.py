@@ -3,7 +3,9 @@
 Imports run downward only (tests/test_layout.py checks it):
 
     train.py eval.py stylize.py       entry points: a pure function of cfg + a thin @hydra.main
-    inference/                        using a trained model: its generator alone, tiling, files
+    export.py
+    inference/                        using a trained model: its generator alone, tiling, files,
+                                      exports (safetensors, TorchScript, ONNX)
     methods/                          one LightningModule per method
     gan/  metrics/                    GAN maths; evaluation metrics
     nets/  data/                      networks; image folders and data modules

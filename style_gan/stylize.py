@@ -64,10 +64,8 @@ def stylize(cfg: DictConfig) -> list[Path]:
         print(json.dumps(record, indent=2, sort_keys=True))
         return []
     suffix = "." + check_choice("format", cfg.format, FORMATS)
-    stylizer = Stylizer.from_checkpoint(
-        cfg.ckpt_path,
+    options = dict(
         device=cfg.device,
-        direction=cfg.direction,
         precision=cfg.precision,
         tile_size=cfg.tile_size,
         tile_overlap=cfg.tile_overlap,
@@ -77,6 +75,11 @@ def stylize(cfg: DictConfig) -> list[Path]:
         max_side=cfg.max_side,
         max_pixels=cfg.max_pixels,
     )
+    # A folder is a safetensors export, whose direction was chosen when it was exported.
+    if Path(cfg.ckpt_path).is_dir():
+        stylizer = Stylizer.from_pretrained(cfg.ckpt_path, **options)
+    else:
+        stylizer = Stylizer.from_checkpoint(cfg.ckpt_path, direction=cfg.direction, **options)
     output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir)
     check_writable(output)
     if stylizer.generator.input == "noise":

@@ -50,7 +50,15 @@ def test_a_run_leaves_checkpoint_grid_losses_and_resolved_config(tmp_path: Path)
     log = (run / "train.log").read_text()
     assert "CycleGAN: " in log and "trainable parameters" in log
     assert "`Trainer.fit` stopped: `max_epochs=1` reached." in log
-    for noise in ("💡", "FLOPs", "available: False", "Warning", "deprecated", "srun"):
+    for noise in (
+        "💡",
+        "FLOPs",
+        "available: False",
+        "Warning",
+        "deprecated",
+        "srun",
+        "weights_only",
+    ):
         assert noise not in result.stdout + result.stderr, noise
 
 

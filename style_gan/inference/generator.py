@@ -1,4 +1,5 @@
-"""Loading the generator a trained model is used through, alone, from a style_gan checkpoint.
+"""Loading the generator a trained model is used through, alone, from a style_gan checkpoint
+or from a safetensors export (``load_pretrained``: nothing is unpickled).
 
 The checkpoint's stored model config names the method (``_target_``) and how its generator is
 built (its ``generator`` node); the method class says which state-dict entries hold that
@@ -10,6 +11,7 @@ losses stylises without the VGG file).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +22,15 @@ from hydra.utils import get_class
 from torch import nn
 
 from style_gan.errors import CheckpointError
-from style_gan.methods.base import GanMethod
+from style_gan.methods.base import GENERATOR_INPUTS, GanMethod
 from style_gan.run.checkpoints import check_stored_targets, read_checkpoint, stored_model_config
 
 # Only our own classes are built from a checkpoint's config: it is data someone else wrote.
 METHODS_PACKAGE = "style_gan.methods."
 NETS_PACKAGE = "style_gan.nets."
+# A safetensors export's two files (style_gan.inference.export writes them).
+PRETRAINED_WEIGHTS = "model.safetensors"
+PRETRAINED_SPEC = "style_gan.json"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class TrainedGenerator:
 
     ``input``: ``image`` G(x) | ``image_and_style`` G(content, style, α) | ``noise`` G(z), all
     images (B, 3, H, W) in [-1, 1]. ``direction``: AB, or BA for a method that has one.
+    ``checkpoint``: the file the weights came from; ``config``: the generator's config node
+    (what an export stores to rebuild it).
     """
 
     module: nn.Module
@@ -43,6 +50,7 @@ class TrainedGenerator:
     direction: str
     checkpoint: Path
     batches: int
+    config: dict[str, Any]
 
 
 def load_generator(
@@ -85,6 +93,59 @@ def load_generator(
         direction=direction,
         checkpoint=path,
         batches=int(checkpoint.get("global_step", 0)) // method.optimizer_steps_per_batch,
+        config=generator_config,
+    )
+
+
+def load_pretrained(folder: str | Path, device: str | torch.device = "cpu") -> TrainedGenerator:
+    """The generator of a safetensors export (``style-gan-export format=safetensors``): its
+    architecture from ``style_gan.json`` (style_gan's own networks only), its weights from
+    ``model.safetensors``, read without unpickling anything. Problems are one CheckpointError
+    line."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    spec_path, weights_path = folder / PRETRAINED_SPEC, folder / PRETRAINED_WEIGHTS
+    for needed in (spec_path, weights_path):
+        if not needed.is_file():
+            raise CheckpointError(
+                f"{folder} is not a style_gan export: {needed.name} is missing; write one with "
+                "style-gan-export format=safetensors"
+            )
+    try:
+        spec = json.loads(spec_path.read_text())
+        config, method, kind = spec["generator"], spec["method"], spec["input"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(
+            f"{spec_path} is not a style_gan export description ({type(error).__name__}: "
+            f"{error}); export the checkpoint again"
+        ) from error
+    if not isinstance(config, dict) or kind not in GENERATOR_INPUTS:
+        raise CheckpointError(f"{spec_path} names no generator config or an unknown input")
+    check_stored_targets(config, (NETS_PACKAGE,), spec_path)
+    module = hydra.utils.instantiate(config)()
+    try:
+        weights = load_file(weights_path)
+    except (SafetensorError, OSError) as error:
+        raise CheckpointError(
+            f"{weights_path} cannot be read as safetensors ({error}); export the checkpoint again"
+        ) from error
+    missing, unexpected = _key_differences(module, weights)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{weights_path} does not fit {spec_path.name}'s generator: {len(missing)} missing, "
+            f"{len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})"
+        )
+    module.load_state_dict(weights)
+    return TrainedGenerator(
+        module=module.to(device).eval().requires_grad_(False),
+        method=method,
+        input=kind,
+        direction=str(spec.get("direction", "AB")),
+        checkpoint=weights_path,
+        batches=int(spec.get("batches", 0)),
+        config=config,
     )
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from style_gan.data.images import DEFAULT_MAX_PIXELS, InputImage
 from style_gan.errors import ConfigError
-from style_gan.inference.generator import TrainedGenerator, load_generator
+from style_gan.inference.generator import TrainedGenerator, load_generator, load_pretrained
 from style_gan.inference.images import as_input_image
 from style_gan.inference.tiling import downscale, run_padded, run_tiled, tiles_needed
 from style_gan.ranges import to_uint8
@@ -110,6 +110,15 @@ class Stylizer:
         """The generator of a style_gan checkpoint alone (EMA weights where the run kept them);
         ``options`` are the constructor's."""
         return cls(load_generator(path, direction), device=device, **options)
+
+    @classmethod
+    def from_pretrained(
+        cls, folder: str | Path, device: str | torch.device = "auto", **options
+    ) -> Stylizer:
+        """The generator of a safetensors export folder (``style-gan-export
+        format=safetensors``), loaded without unpickling anything; ``options`` are the
+        constructor's."""
+        return cls(load_pretrained(folder), device=device, **options)
 
     def settings(self) -> dict[str, Any]:
         """What besides the model and the inputs shapes an output (for its provenance)."""

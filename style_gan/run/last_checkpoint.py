@@ -148,7 +148,8 @@ class LatestCheckpoint(Checkpoint):
         batches = batches_seen(trainer, pl_module)
         if batches == self.saved_batches or trainer.sanity_checking:
             return
-        trainer.save_checkpoint(self.path)
+        # The whole training state; said explicitly, or Lightning logs its default each time.
+        trainer.save_checkpoint(self.path, weights_only=False)
         self.saved_batches = batches
         self.last_write = time.monotonic()
 
