@@ -38,6 +38,14 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
     _fsync_folder(path.parent)
 
 
+def check_can_create_files(folder: Path) -> None:
+    """Make ``folder`` if needed and create (and drop) a file in it: the OSError a later write
+    would meet, raised now, before any work is done."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+
+
 def remove_partial_files(folder: Path) -> list[Path]:
     """Delete the temporary files that killed writers left in ``folder``; return them."""
     leftovers = sorted(folder.glob(f".*{PARTIAL_SUFFIX}")) if folder.is_dir() else []

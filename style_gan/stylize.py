@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from rich.progress import track
 
 from style_gan.data.images import InputImage, open_image
 from style_gan.errors import ConfigError, DataError, UnreadableImageError, check_choice
+from style_gan.files import check_can_create_files
 from style_gan.inference.images import find_images, save_image, upright_exif
 from style_gan.inference.provenance import provenance_record, read_provenance, write_sidecar
 from style_gan.inference.stylizer import Stylizer
@@ -45,9 +45,7 @@ def as_list(value: Any) -> list[Any]:
 def check_writable(folder: Path) -> None:
     """A ConfigError unless files can be created in ``folder`` (made if missing)."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        check_can_create_files(folder)
     except OSError as error:
         raise ConfigError(
             f"output={folder} cannot be written ({error.strerror}); choose another folder"

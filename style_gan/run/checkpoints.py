@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import io
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from torch import nn
 
 from style_gan.errors import CheckpointError, DivergenceError
-from style_gan.files import write_atomically
+from style_gan.files import check_can_create_files, write_atomically
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -63,9 +62,7 @@ def check_room_for_checkpoints(folder: Path, needed: int) -> None:
     """Fail before training, in one line, when ``folder`` cannot take a checkpoint of ``needed``
     bytes: not creatable, not writable, or too little free space."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        check_can_create_files(folder)
     except OSError as error:
         raise CheckpointError(
             f"cannot write checkpoints to {folder}: {error.strerror}; set paths.output_dir "
