@@ -3,7 +3,7 @@
 Imports run downward only (tests/test_layout.py checks it):
 
     train.py eval.py stylize.py       entry points: a pure function of cfg + a thin @hydra.main
-    export.py
+    export.py import_weights.py
     inference/                        using a trained model: its generator alone, tiling, files,
                                       exports (safetensors, TorchScript, ONNX)
     methods/                          one LightningModule per method
