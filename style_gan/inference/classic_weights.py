@@ -20,7 +20,7 @@ import hydra
 import torch
 
 from style_gan.errors import CheckpointError, check_choice
-from style_gan.inference.generator import NETS_PACKAGE, TrainedGenerator
+from style_gan.inference.generator import NETS_PACKAGE, TrainedGenerator, key_differences
 
 # What a file's generator was trained as: the method name its exports carry.
 CLASSIC_FORMATS = {"cyclegan": "CycleGAN", "pix2pix": "Pix2Pix", "cut": "CUT"}
@@ -143,8 +143,7 @@ def import_classic(path: str | Path, kind: str) -> TrainedGenerator:
     path = Path(path)
     config, weights = classic_generator(read_classic_state(path), path)
     module = hydra.utils.instantiate(config)()
-    expected = module.state_dict().keys()
-    missing, unexpected = sorted(expected - weights.keys()), sorted(weights.keys() - expected)
+    missing, unexpected = key_differences(module, weights)
     if missing or unexpected:
         raise CheckpointError(
             f"input={path} does not fit a {config['_target_'].rsplit('.', 1)[-1]}: "

@@ -79,7 +79,7 @@ def load_generator(
     if not any(key.startswith(prefix) for key in state):
         prefix = f"{name}."
     weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
-    missing, unexpected = _key_differences(module, weights)
+    missing, unexpected = key_differences(module, weights)
     if missing or unexpected:
         raise CheckpointError(
             f"checkpoint {path} does not fit its stored generator config: {len(missing)} "
@@ -131,7 +131,7 @@ def load_pretrained(folder: str | Path, device: str | torch.device = "cpu") -> T
         raise CheckpointError(
             f"{weights_path} cannot be read as safetensors ({error}); export the checkpoint again"
         ) from error
-    missing, unexpected = _key_differences(module, weights)
+    missing, unexpected = key_differences(module, weights)
     if missing or unexpected:
         raise CheckpointError(
             f"{weights_path} does not fit {spec_path.name}'s generator: {len(missing)} missing, "
@@ -167,6 +167,8 @@ def _method_class(target: str, path: Path) -> type[GanMethod]:
     return method
 
 
-def _key_differences(module: nn.Module, weights: dict[str, Any]) -> tuple[list[str], list[str]]:
+def key_differences(module: nn.Module, weights: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(missing, unexpected): the tensor names ``module`` has that ``weights`` lacks, and the
+    reverse, sorted."""
     expected = module.state_dict().keys()
     return sorted(expected - weights.keys()), sorted(weights.keys() - expected)
