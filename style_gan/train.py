@@ -11,6 +11,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
@@ -25,9 +26,15 @@ from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_
 from style_gan.run.config_values import check_config_values
 from style_gan.run.console import lightning_console
 from style_gan.run.instantiate import check_target_keys, instantiate_group
+from style_gan.run.last_checkpoint import LatestCheckpoint, RunInterrupted
+from style_gan.run.loggers import define_objective, finish_wandb_runs
+from style_gan.run.objective import objective_direction, objective_value, suite_directions
 from style_gan.run.random_states import RandomStates
+from style_gan.run.resolvers import register_resolvers
+from style_gan.run.run_record import RunRecord
 
 log = logging.getLogger(__name__)
+register_resolvers()
 
 
 def optimizer_steps(max_batches: int | None, model: L.LightningModule) -> int:
@@ -52,6 +59,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
             "trainer.max_steps counts optimizer steps (two per GAN batch, Lightning #17958); "
             "set max_batches=N or trainer.max_epochs=N instead"
         )
+    directions = suite_directions(cfg.get("metrics"))
+    objective = cfg.get("optimized_metric")
+    if objective:
+        objective_direction(objective, directions)
     with lightning_console(max_batches=cfg.get("max_batches")):
         if cfg.get("seed") is not None:
             L.seed_everything(cfg.seed, workers=True)
@@ -60,37 +71,77 @@ def train(cfg: DictConfig) -> dict[str, float]:
         datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
         metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None
         model: L.LightningModule = hydra.utils.instantiate(cfg.model, metrics=metrics)
-        check_room_for_checkpoints(Path(cfg.paths.output_dir), checkpoint_bytes(model))
+        output_dir = Path(cfg.paths.output_dir)
+        check_room_for_checkpoints(output_dir, checkpoint_bytes(model))
         # Tests compose with the hydra node included; it is no part of the run's settings.
         config = OmegaConf.to_container(
             OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True
         )
-        callbacks = [*instantiate_group(cfg.get("callbacks")), StoreConfig(config), RandomStates()]
+        callbacks = [
+            *instantiate_group(cfg.get("callbacks")),
+            StoreConfig(config),
+            RandomStates(),
+            RunRecord(output_dir, objective, directions),
+        ]
         if cfg.get("seed") is not None:
             callbacks.append(PerRankSeed(cfg.seed))
+        plugins: list = [AtomicCheckpointIO()]
+        if SLURMEnvironment.detect():
+            # Requeueing belongs to the launcher (submitit): its SIGUSR2 handler requeues once
+            # LatestCheckpoint has written last.ckpt. Lightning's own would requeue a second time.
+            plugins.append(SLURMEnvironment(auto_requeue=False))
         loggers = instantiate_group(cfg.get("logger"))
         trainer: L.Trainer = hydra.utils.instantiate(
             cfg.trainer,
             callbacks=callbacks,
             logger=loggers or False,
-            plugins=[AtomicCheckpointIO()],
+            plugins=plugins,
             max_steps=optimizer_steps(cfg.get("max_batches"), model),
         )
         for logger in loggers:
             logger.log_hyperparams(config)
+        if objective and trainer.is_global_zero:
+            define_objective(loggers, objective, objective_direction(objective, directions))
 
+        latest = next((c for c in callbacks if isinstance(c, LatestCheckpoint)), None)
         ckpt_path = cfg.get("ckpt_path")
+        if not ckpt_path and cfg.get("resume_in_run_folder", True):
+            ckpt_path = own_last_checkpoint(latest)
         if ckpt_path:
             check_checkpoint(ckpt_path, model, config["model"])
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        failed = True
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+            failed = False
+        except Exception as error:
+            if latest is None or latest.received_signal is None:
+                raise
+            # After a stop signal an error is its echo: SLURM signals every process of the job,
+            # W&B's service among them, and the next call to it raises. The run stops as
+            # interrupted (not failed, which would end a sweep's job for good).
+            raise RunInterrupted(latest.received_signal, latest.path) from error
+        finally:
+            finish_wandb_runs(loggers, failed)
     return {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+
+def own_last_checkpoint(latest: LatestCheckpoint | None) -> Path | None:
+    """The run folder's own ``last.ckpt`` when there is one: the job was requeued, or re-run
+    into the same folder, and goes on from where it stopped."""
+    if latest is None or not latest.path.is_file():
+        return None
+    log.info("resuming from %s, this run folder's own last checkpoint", latest.path)
+    return latest.path
 
 
 @one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 @one_line_errors
-def main(cfg: DictConfig) -> None:
-    train(cfg)
+def main(cfg: DictConfig) -> float | None:
+    """The command line; returns the value of ``optimized_metric`` for sweepers (None = none)."""
+    logged = train(cfg)
+    objective = cfg.get("optimized_metric")
+    return objective_value(objective, logged) if objective else None
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -112,6 +113,8 @@ def test_a_diverging_run_stops_in_one_line_and_writes_no_nan_checkpoint(train_co
     )
     with pytest.raises(DivergenceError, match=r"loss is (nan|inf) at batch \d"):
         train(cfg)
+    record = json.loads((Path(cfg.paths.output_dir) / "run.json").read_text())
+    assert record["status"] == "failed" and "training diverged" in record["error"]
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     if last.exists():
         weights = torch.load(last, weights_only=True)["state_dict"].values()

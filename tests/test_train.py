@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from style_gan.errors import CheckpointError, ConfigError
-from style_gan.run.last_checkpoint import RunInterrupted
+from style_gan.run.last_checkpoint import STOP_SIGNALS, RunInterrupted
 from style_gan.train import train
 from tests.conftest import (
     FAST_TRAINER,
@@ -147,7 +147,7 @@ class SendSignal(L.Callback):
             os.kill(os.getpid(), self.signum)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGUSR1])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2])
 def test_a_stop_signal_ends_the_batch_writes_last_and_exits_nonzero(
     train_config, tmp_path, signum
 ) -> None:
@@ -157,7 +157,7 @@ def test_a_stop_signal_ends_the_batch_writes_last_and_exits_nonzero(
         f"+callbacks.signal.signum={int(signum)}",
         run_dir=tmp_path / "run",
     )
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)}
+    handlers = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     with pytest.raises(RunInterrupted) as stopped:
         train(cfg)
     assert stopped.value.code == 128 + signum

@@ -1,5 +1,6 @@
 """Run plumbing the entry points share: callbacks, checkpoint reading, config checks and
-instantiation, loggers and the command line's one-line errors.
+instantiation, loggers, the command line's one-line errors, the run record (run.json), the
+sweep objective and the configs' resolvers.
 
 May import: the leaves (errors, ranges, weights).
 """

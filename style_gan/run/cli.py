@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
 
@@ -40,7 +42,8 @@ def root_error(error: BaseException) -> BaseException:
 
 
 def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a StyleGanError as ``error: ...`` and exit 2; let real bugs keep their traceback."""
+    """Print a StyleGanError as ``error: ...`` and exit 2 (in a multirun: raise it, so the job
+    fails and the sweep goes on); let real bugs keep their traceback."""
 
     @functools.wraps(task)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -62,9 +65,18 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
                 print(f"error: {cause}", file=sys.stderr)
             else:
                 raise
+            if in_multirun():
+                # Hydra marks a job failed on an exception; exiting would end the whole sweep.
+                raise cause from None
             sys.exit(2)
 
     return wrapper
+
+
+def in_multirun() -> bool:
+    """Whether this is a job of a Hydra multirun (``-m``), where the sweeper decides what a
+    failed job means."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def one_line_composition_errors(hydra_main: Callable[[], Any]) -> Callable[[], Any]:
@@ -82,6 +94,11 @@ def one_line_composition_errors(hydra_main: Callable[[], Any]) -> Callable[[], A
             return hydra_main()
         except HydraException as error:
             print(f"error: {composition_error_message(error)}", file=sys.stderr)
+            sys.exit(2)
+        except StyleGanError as error:
+            # From a sweeper or launcher, outside the jobs (whose own errors one_line_errors
+            # prints).
+            print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
         finally:
             os.environ.pop("HYDRA_FULL_ERROR", None)

@@ -20,8 +20,12 @@ from style_gan.run.callbacks import batches_seen
 log = logging.getLogger(__name__)
 
 # Signals that stop a run after its current batch with last.ckpt written: Ctrl-C, a
-# scheduler's stop (SIGTERM) and SLURM's usual warning before a time limit (SIGUSR1).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+# scheduler's stop (SIGTERM, also SLURM's on preemption and `scontrol requeue`), SLURM's usual
+# warning before a time limit (SIGUSR1) and submitit's (SIGUSR2).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+# Signals whose earlier Python handler gets them once last.ckpt is written: submitit's SIGUSR2
+# handler requeues the job (the one owner of requeueing; Lightning's is switched off) and exits.
+HANDOVER_SIGNALS = (signal.SIGUSR2,)
 
 
 class RunInterrupted(SystemExit):
@@ -117,6 +121,7 @@ class LatestCheckpoint(Checkpoint):
                 batches,
                 self.path,
             )
+            self._hand_over(stop)
             raise RunInterrupted(stop, self.path)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -152,6 +157,18 @@ class LatestCheckpoint(Checkpoint):
         trainer.save_checkpoint(self.path, weights_only=False)
         self.saved_batches = batches
         self.last_write = time.monotonic()
+
+    def _hand_over(self, signum: int) -> None:
+        """Call the handler ``signum`` had before this run's, if it is a HANDOVER_SIGNALS one
+        set from Python; its exit becomes RunInterrupted, so the run ends as interrupted."""
+        previous = self.previous_handlers.get(signum)
+        if signum not in HANDOVER_SIGNALS or not callable(previous):
+            return
+        self._restore_handlers()
+        try:
+            previous(signum, None)
+        except SystemExit as handler_exit:
+            raise RunInterrupted(signum, self.path) from handler_exit
 
     def _restore_handlers(self) -> None:
         for signum, handler in self.previous_handlers.items():

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import netrc
 import os
+import secrets
+import string
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.loggers import Logger, WandbLogger
 
 from style_gan.errors import check_choice
+
+log = logging.getLogger(__name__)
 
 WANDB_MODES = ("auto", "online", "offline", "disabled")
 
@@ -27,14 +32,51 @@ def wandb_logged_in() -> bool:
         return False
 
 
-def wandb_logger(mode: str = "auto", **kwargs: Any) -> WandbLogger:
-    """A WandbLogger that never prompts for a login.
+def wandb_run_id(run_dir: Path) -> str:
+    """The W&B run id of the run in ``run_dir``, made and kept in ``<run_dir>/wandb_run_id`` on
+    first use: a requeued or re-run job in the same folder continues the same W&B run."""
+    id_file = run_dir / "wandb_run_id"
+    if id_file.is_file():
+        return id_file.read_text().strip()
+    # W&B's own ids: 8 characters of [a-z0-9].
+    run_id = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    id_file.write_text(run_id + "\n")
+    return run_id
+
+
+def wandb_logger(mode: str = "auto", save_dir: str = ".", **kwargs: Any) -> WandbLogger:
+    """A WandbLogger that never prompts for a login and resumes its run in the same run folder.
 
     mode: ``auto`` = the WANDB_MODE environment variable if set, else online when an API key is
     configured and offline otherwise (upload later with ``wandb sync``); ``online``,
-    ``offline`` and ``disabled`` as in W&B.
+    ``offline`` and ``disabled`` as in W&B. The run id is kept in ``<save_dir>/wandb_run_id``
+    (see wandb_run_id) unless ``id`` is given.
     """
     check_choice("logger.wandb.mode", mode, WANDB_MODES)
     if mode == "auto":
         mode = os.environ.get("WANDB_MODE") or ("online" if wandb_logged_in() else "offline")
-    return WandbLogger(mode=mode, **kwargs)
+    run_id = kwargs.pop("id", None) or wandb_run_id(Path(save_dir))
+    return WandbLogger(mode=mode, save_dir=save_dir, id=run_id, resume="allow", **kwargs)
+
+
+def define_objective(loggers: list[Logger], name: str, higher_is_better: bool) -> None:
+    """Show the best value of the sweep objective ``name`` in each W&B run's summary."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.define_metric(name, summary="max" if higher_is_better else "min")
+
+
+def finish_wandb_runs(loggers: list[Logger], failed: bool) -> None:
+    """End the W&B runs a job started: the next job of a sweep in the same process then gets a
+    run of its own instead of logging into this one."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            if not failed:
+                logger.experiment.finish(exit_code=0)
+                continue
+            # The run's own error is the one to see (W&B's service may be gone with it).
+            try:
+                logger.experiment.finish(exit_code=1)
+            except Exception as error:
+                log.warning("could not close the W&B run %s: %s", logger.experiment.id, error)

@@ -1,0 +1,54 @@
+"""OmegaConf resolvers the configs use for what depends on how Hydra runs the job: the sweep a
+job belongs to, the recipe's choices as tags, and a cluster job's GPUs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from style_gan.errors import ConfigError
+
+
+def _hydra_config():
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def sweep_name() -> str | None:
+    """The sweep folder's name in a multirun (one W&B group per sweep), else None."""
+    hydra = _hydra_config()
+    if hydra is None or hydra.mode != RunMode.MULTIRUN:
+        return None
+    return Path(hydra.sweep.dir).name
+
+
+def choice_tags(*groups: str) -> list[str]:
+    """``group:option`` of each named config group Hydra chose (experiment:demo, ...)."""
+    hydra = _hydra_config()
+    choices = hydra.runtime.choices if hydra is not None else {}
+    return [f"{group}:{choices[group]}" for group in groups if choices.get(group)]
+
+
+def gpus_per_node(accelerator: str, devices: int | str) -> int:
+    """GPUs to ask a cluster for per node: ``trainer.devices`` unless the run is on the CPU."""
+    if accelerator == "cpu":
+        return 0
+    if not isinstance(devices, int) or devices < 1:
+        raise ConfigError(
+            f"trainer.devices={devices!r}: a cluster job needs a number of devices per node, "
+            "e.g. trainer.devices=4"
+        )
+    return devices
+
+
+def register_resolvers() -> None:
+    """Make ``${style_gan.sweep_name:}``, ``${style_gan.choice_tags:experiment,model}`` and
+    ``${style_gan.gpus_per_node:${trainer.accelerator},${trainer.devices}}`` resolvable."""
+    for name, resolver in (
+        ("style_gan.sweep_name", sweep_name),
+        ("style_gan.choice_tags", choice_tags),
+        ("style_gan.gpus_per_node", gpus_per_node),
+    ):
+        OmegaConf.register_new_resolver(name, resolver, replace=True)
