@@ -9,7 +9,9 @@ Imports run downward only (tests/test_layout.py checks it):
     methods/                          one LightningModule per method
     gan/  metrics/                    GAN maths; evaluation metrics
     nets/  data/                      networks; image folders and data modules
-    run/                              run plumbing (callbacks, checkpoints, CLI, loggers)
+    sweeps/                           multiruns: the sweep summary
+    run/                              run plumbing (callbacks, checkpoints, CLI, loggers, the
+                                      run record and the sweep objective)
     errors.py files.py ranges.py      small shared leaves
     weights.py
 """

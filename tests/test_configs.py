@@ -7,11 +7,12 @@ from pathlib import Path
 import hydra
 import lightning as L
 import pytest
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from style_gan.metrics.suite import MetricSuite
 from style_gan.run.cli import CONFIG_DIR
 from style_gan.run.instantiate import check_target_keys, instantiate_group
+from style_gan.run.objective import suite_directions
 from tests.conftest import compose_config
 
 
@@ -89,9 +90,53 @@ def test_every_config_file_is_covered() -> None:
         "debug",
         "paths",
         "hydra",
+        "hydra/sweeper",
+        "hydra/launcher",
+        "hparams_search",
         "experiment",
         "experiment_model",
     }
+
+
+@pytest.mark.parametrize("search", options("hparams_search"))
+def test_each_search_optimises_a_metric_of_its_recipe_over_keys_that_exist(
+    search: str, tmp_path: Path
+) -> None:
+    cfg = compose_with(f"hparams_search={search}", tmp_path)
+    assert cfg.hydra.sweeper._target_.endswith("StudySweeper")
+    assert cfg.hydra.sweeper.study_name == search
+    assert cfg.hydra.sweeper.storage.endswith(f"searches/{search}/optuna.db")
+    directions = suite_directions(cfg.metrics)
+    assert cfg.optimized_metric.removeprefix("val/").removesuffix("_best") in directions
+    absent = object()
+    for key in cfg.hydra.sweeper.params:
+        assert OmegaConf.select(cfg, key, default=absent) is not absent, f"{search}: {key}"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "tasks", "gpus", "nodes"),
+    [
+        (["trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"], 4, 4, 2),
+        (["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"], 2, 0, 1),
+        ([], 1, 1, 1),
+    ],
+)
+def test_the_slurm_launcher_asks_for_a_task_and_a_gpu_per_device(
+    overrides: list[str], tasks: int, gpus: int, nodes: int, tmp_path: Path
+) -> None:
+    cfg = compose_config(
+        "train", ["hydra/launcher=slurm", *overrides], tmp_path / "run", tmp_path / "data"
+    )
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.tasks_per_node, launcher.gpus_per_node, launcher.nodes) == (tasks, gpus, nodes)
+    assert launcher.signal_delay_s == 120 and launcher.max_num_timeout == 20
+
+
+def test_the_local_launcher_composes(tmp_path: Path) -> None:
+    cfg = compose_config("train", ["hydra/launcher=local"], tmp_path / "run", tmp_path / "data")
+    assert cfg.hydra.launcher._target_.endswith("LocalLauncher")
+    assert cfg.hydra.launcher.tasks_per_node == 1
 
 
 @pytest.mark.parametrize("name", options("experiment_model"))
