@@ -248,6 +248,35 @@ def test_a_run_folder_resumes_its_own_last_checkpoint_and_wandb_run(
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 4
 
 
+def test_log_model_puts_the_best_checkpoint_in_the_offline_run_as_an_artifact(
+    train_config, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    run = tmp_path / "run"
+    train(
+        train_config(
+            "logger=wandb",
+            "logger.wandb.log_model=true",
+            "callbacks=best",
+            "metrics=fd_effnet",
+            "optimized_metric=val/fd_effnet_best",
+            run_dir=run,
+        )
+    )
+    (records,) = wandb_records(run)
+    run_id = (run / "wandb_run_id").read_text().strip()
+    (artifact,) = of_type(records, "artifact")
+    assert (artifact.name, artifact.type) == (f"model-{run_id}", "model")
+    assert any(m.name == "val/fd_effnet_best" and m.summary.min for m in of_type(records, "metric"))
+    captions = [
+        json.loads(item.value_json)
+        for r in of_type(records, "history")
+        for item in r.item
+        if list(item.nested_key) == ["samples", "captions"]
+    ]
+    assert captions == [["epoch=000-batch=0000002"], ["final"]]
+
+
 def test_submitits_signal_gets_last_ckpt_written_before_its_handler_requeues(
     train_config, tmp_path, monkeypatch
 ) -> None:
