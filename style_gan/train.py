@@ -112,6 +112,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
         failed = True
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+            if (
+                objective
+                and objective not in trainer.callback_metrics
+                and trainer.limit_val_batches
+            ):
+                # max_batches ended the run before its epoch's validation: the final weights are
+                # validated, so a sweep gets the value it ranks this run by.
+                log.info("validating the final weights for optimized_metric=%s", objective)
+                trainer.validate(model, datamodule=datamodule, verbose=False)
             failed = False
         except Exception as error:
             if latest is None or latest.received_signal is None:

@@ -139,6 +139,20 @@ def test_missing_objective_is_one_line_naming_what_was_logged(tmp_path) -> None:
     assert "val/fd_effnet_best" in error[0]
 
 
+def test_a_run_that_stops_mid_epoch_validates_its_final_weights_for_the_objective(
+    train_config, tmp_path
+) -> None:
+    run = tmp_path / "run"
+    logged = train(
+        train_config(
+            "max_batches=1", "metrics=fd_effnet", "optimized_metric=val/fd_effnet_best", run_dir=run
+        )
+    )
+    record = json.loads((run / "run.json").read_text())
+    assert record["batches"] == 1 and record["status"] == "finished"
+    assert record["objective_value"] == pytest.approx(logged["val/fd_effnet_best"])
+
+
 def test_optuna_study_interrupted_and_run_again_completes_its_trials(tmp_path) -> None:
     search = [
         "-m",

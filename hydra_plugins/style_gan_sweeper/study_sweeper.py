@@ -78,17 +78,19 @@ class StudySweeper(OptunaSweeper):
             impl.n_trials,
             impl.job_idx,
         )
+        complete = (optuna.trial.TrialState.COMPLETE,)
         try:
             super().sweep(arguments)
-        except BaseException:
-            fail_unfinished_trials(study)
-            if study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-                raise
+        except ValueError as error:
             # The stock sweeper ends by asking for the best trial, which fails without one.
+            if study.get_trials(deepcopy=False, states=complete):
+                raise
             raise StyleGanError(
                 f"no trial of study {impl.study_name} has finished (each job's error is above; "
                 f"`style-gan-summary {impl.sweep_dir}` lists them)"
-            ) from None
+            ) from error
+        finally:
+            fail_unfinished_trials(study)
 
 
 def fail_unfinished_trials(study: Any) -> None:
@@ -97,5 +99,5 @@ def fail_unfinished_trials(study: Any) -> None:
     import optuna
 
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study._storage.set_trial_state(trial._trial_id, optuna.trial.TrialState.FAIL)
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         log.info("trial %d did not finish (interrupted or killed): marked failed", trial.number)

@@ -34,9 +34,10 @@ def read_run_record(run_dir: Path) -> dict[str, Any] | None:
 
 
 class RunRecord(L.Callback):
-    """Keeps ``<dirpath>/run.json`` up to date: written at the start, after every validation and
-    epoch, and at the end with how the run ended. The best and last values and the wall time
-    are also kept in checkpoints, so a resumed (requeued) run goes on counting from them.
+    """Keeps ``<dirpath>/run.json`` up to date: written at the start, after every validation
+    (one after training too) and epoch, and at the end with how the run ended. The best and
+    last values and the wall time are also kept in checkpoints, so a resumed (requeued) run
+    goes on counting from them.
 
     ``objective``: the metric a sweep optimises (None = none); ``directions``: the metric
     suite's higher-is-better per metric (run/objective.py), which decides what "best" is.
@@ -54,6 +55,7 @@ class RunRecord(L.Callback):
         self.metrics: dict[str, dict[str, float | None]] = {}
         self.wall_s_before = 0.0
         self.started = time.monotonic()
+        self.status = "running"
 
     def state_dict(self) -> dict[str, Any]:
         return {"metrics": self.metrics, "wall_s": self.wall_s()}
@@ -70,9 +72,10 @@ class RunRecord(L.Callback):
         self.write(trainer, pl_module, "running")
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Also after training: a validation of the final weights keeps the run finished.
         if not trainer.sanity_checking:
             self.update(trainer.callback_metrics)
-            self.write(trainer, pl_module, "running")
+            self.write(trainer, pl_module, self.status)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.update(trainer.callback_metrics)
@@ -121,6 +124,7 @@ class RunRecord(L.Callback):
         status: str,
         error: str | None = None,
     ) -> None:
+        self.status = status
         if not trainer.is_global_zero:
             return
         objective = self.metrics.get(self.objective) if self.objective else None
