@@ -21,6 +21,21 @@ from tests.test_sweeps import REPO, TWO_BATCHES, of_type, wandb_records
 pytestmark = pytest.mark.slow
 CLUSTER = REPO / "tests" / "slurm" / "cluster.sh"
 MAX_BATCHES = 40
+# A sweep through the SLURM launcher, of small CycleGANs without metrics.
+SLURM_SWEEP = [
+    sys.executable,
+    "-m",
+    "style_gan.train",
+    "-m",
+    "hydra/launcher=slurm",
+    "hydra.launcher.timeout_min=10",
+    *[
+        o
+        for o in TWO_BATCHES
+        if not o.startswith(("trainer.max_epochs", "trainer.limit_t", "metrics"))
+    ],
+    "metrics=none",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,18 +72,7 @@ def test_a_requeued_job_resumes_in_its_folder_with_its_wandb_run(slurm, tmp_path
     env["PYTHONPATH"] = str(REPO)
     sweep = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "style_gan.train",
-            "-m",
-            "hydra/launcher=slurm",
-            "hydra.launcher.timeout_min=10",
-            *[
-                o
-                for o in TWO_BATCHES
-                if not o.startswith(("trainer.max_epochs", "trainer.limit_t", "metrics"))
-            ],
-            "metrics=none",
+            *SLURM_SWEEP,
             f"max_batches={MAX_BATCHES}",
             "trainer.max_epochs=100",
             "trainer.limit_train_batches=10",
@@ -131,14 +135,9 @@ def test_a_ddp_job_runs_one_slurm_task_per_device(slurm, tmp_path) -> None:
     env = {**slurm, "STYLE_GAN_ROOT": str(tmp_path), "PYTHONPATH": str(REPO)}
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "style_gan.train",
-            "-m",
-            "hydra/launcher=slurm",
-            "hydra.launcher.timeout_min=10",
-            *[o for o in TWO_BATCHES if not o.startswith("metrics")],
-            "metrics=none",
+            *SLURM_SWEEP,
+            "trainer.max_epochs=1",
+            "trainer.limit_train_batches=2",
             "trainer=ddp",
             "trainer.devices=2",
         ],

@@ -87,9 +87,10 @@ def sort_by_objective(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_summary(sweep_dir: Path) -> list[dict[str, Any]]:
-    """Write ``summary.csv`` (every column) and ``summary.md`` (the validation metrics, and of
-    the overrides those that differ between jobs) for the jobs in ``sweep_dir``; return the
-    rows, best first, with ``swept`` holding each job's own overrides."""
+    """Write ``summary.csv`` (every column) and ``summary.md`` (the validation metrics but their
+    ``_best`` copies, and of the overrides those that differ between jobs) for the jobs in
+    ``sweep_dir``; return the rows, best first, with ``swept`` holding each job's own
+    overrides."""
     folders = job_folders(sweep_dir)
     if not folders:
         raise SweepFolderError(
@@ -108,7 +109,8 @@ def write_summary(sweep_dir: Path) -> list[dict[str, Any]]:
     for row in rows:
         row["swept"] = " ".join(o for o in row["overrides"].split() if o not in shared)
     shown = ["job", "status", "objective", "objective_value", "swept", "batches", "wall_s"]
-    shown += [c for c in columns if c.startswith("val/")] + ["run_dir"]
+    # A metric's "_best" is the best of the metric, already shown.
+    shown += [c for c in columns if c.startswith("val/") and "_best " not in c] + ["run_dir"]
     (sweep_dir / "summary.md").write_text(markdown_table(rows, shown))
     return rows
 
