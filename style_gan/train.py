@@ -61,8 +61,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         )
     directions = suite_directions(cfg.get("metrics"))
     objective = cfg.get("optimized_metric")
-    if objective:
-        objective_direction(objective, directions)
+    objective_higher = objective_direction(objective, directions) if objective else None
     with lightning_console(max_batches=cfg.get("max_batches")):
         if cfg.get("seed") is not None:
             L.seed_everything(cfg.seed, workers=True)
@@ -101,7 +100,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         for logger in loggers:
             logger.log_hyperparams(config)
         if objective and trainer.is_global_zero:
-            define_objective(loggers, objective, objective_direction(objective, directions))
+            define_objective(loggers, objective, objective_higher)
 
         latest = next((c for c in callbacks if isinstance(c, LatestCheckpoint)), None)
         ckpt_path = cfg.get("ckpt_path")

@@ -10,6 +10,7 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.metrics.suite import MetricSuite
+from style_gan.run.callbacks import BestCheckpoint
 from style_gan.run.cli import CONFIG_DIR
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 from style_gan.run.objective import suite_directions
@@ -152,3 +153,20 @@ def test_each_experiment_model_file_is_picked_by_its_experiment_and_model(
     cfg = compose_with(f"model={model}", tmp_path)
     assert cfg.hydra.runtime.choices["experiment"] == experiment
     assert cfg.hydra.runtime.choices["experiment_model@_global_"] == name
+
+
+@pytest.mark.parametrize(
+    ("monitor", "mode"), [("val/fd_effnet", "min"), ("val/ssim", "max"), ("val/cycle", "min")]
+)
+def test_the_best_checkpoint_takes_its_metrics_direction(
+    monitor: str, mode: str, tmp_path: Path
+) -> None:
+    cfg = compose_config(
+        "train",
+        ["callbacks=best", f"callbacks.best_checkpoint.monitor={monitor}"],
+        tmp_path / "run",
+        tmp_path / "data",
+    )
+    assert cfg.callbacks.best_checkpoint.mode == mode
+    (best,) = [c for c in instantiate_group(cfg.callbacks) if isinstance(c, BestCheckpoint)]
+    assert best.mode == mode

@@ -1,5 +1,6 @@
-"""OmegaConf resolvers the configs use for what depends on how Hydra runs the job: the sweep a
-job belongs to, the recipe's choices as tags, and a cluster job's GPUs."""
+"""OmegaConf resolvers the configs use for what depends on how Hydra runs the job or on other
+groups: the sweep a job belongs to, the recipe's choices as tags, a cluster job's GPUs and a
+best checkpoint's mode."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
+from style_gan.run.objective import metric_direction, suite_directions
 
 
 def _hydra_config():
@@ -43,12 +45,21 @@ def gpus_per_node(accelerator: str, devices: int | str) -> int:
     return devices
 
 
+def checkpoint_mode(monitor: str, *, _root_: DictConfig) -> str:
+    """ModelCheckpoint's ``mode`` for the metric it monitors: the metric's own direction
+    (``max`` for SSIM, ``min`` for a Fréchet distance or a loss)."""
+    higher = metric_direction(monitor, suite_directions(_root_.get("metrics")))
+    return "max" if higher else "min"
+
+
 def register_resolvers() -> None:
-    """Make ``${style_gan.sweep_name:}``, ``${style_gan.choice_tags:experiment,model}`` and
-    ``${style_gan.gpus_per_node:${trainer.accelerator},${trainer.devices}}`` resolvable."""
+    """Make ``${style_gan.sweep_name:}``, ``${style_gan.choice_tags:experiment,model}``,
+    ``${style_gan.gpus_per_node:${trainer.accelerator},${trainer.devices}}`` and
+    ``${style_gan.checkpoint_mode:${.monitor}}`` resolvable."""
     for name, resolver in (
         ("style_gan.sweep_name", sweep_name),
         ("style_gan.choice_tags", choice_tags),
         ("style_gan.gpus_per_node", gpus_per_node),
+        ("style_gan.checkpoint_mode", checkpoint_mode),
     ):
         OmegaConf.register_new_resolver(name, resolver, replace=True)
