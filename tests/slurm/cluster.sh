@@ -9,6 +9,7 @@ set -euo pipefail
 action=$1
 state=$(realpath -m "$2")
 export SLURM_CONF="$state/slurm.conf"
+export PATH="$PATH:/usr/sbin:/sbin"
 
 stop() {
     for pidfile in "$state"/slurmd.pid "$state"/slurmctld.pid "$state"/munged.pid; do
