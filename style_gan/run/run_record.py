@@ -20,9 +20,6 @@ from style_gan.run.last_checkpoint import LatestCheckpoint, RunInterrupted
 from style_gan.run.objective import metric_direction
 
 RECORD_NAME = "run.json"
-# running: started, not ended (or killed without a word); requeued: stopped by a signal under
-# SLURM, which starts it again; interrupted: stopped by a signal elsewhere (resume by hand).
-STATUSES = ("running", "finished", "failed", "interrupted", "requeued")
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any] | None:
@@ -38,6 +35,10 @@ class RunRecord(L.Callback):
     (one after training too) and epoch, and at the end with how the run ended. The best and
     last values and the wall time are also kept in checkpoints, so a resumed (requeued) run
     goes on counting from them.
+
+    Status: ``running`` (started, not ended, or killed without a word), ``finished``,
+    ``failed`` (with the error), ``requeued`` (stopped by a signal under SLURM, which starts it
+    again) or ``interrupted`` (stopped by a signal elsewhere; resume by hand).
 
     ``objective``: the metric a sweep optimises (None = none); ``directions``: the metric
     suite's higher-is-better per metric (run/objective.py), which decides what "best" is.
