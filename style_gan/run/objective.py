@@ -34,6 +34,11 @@ def suite_directions(metrics: Mapping[str, Mapping] | None) -> dict[str, bool]:
     return directions
 
 
+def suite_metric(name: str) -> str:
+    """The metric of the suite a logged ``val/<metric>[/<key>][_best]`` value comes from."""
+    return name.removeprefix("val/").split("/", 1)[0].removesuffix("_best")
+
+
 def metric_direction(name: str, directions: Mapping[str, bool]) -> bool | None:
     """Whether a larger value of the logged metric ``name`` is better (None = unknown).
 
@@ -42,8 +47,7 @@ def metric_direction(name: str, directions: Mapping[str, bool]) -> bool | None:
     methods' losses, lower-is-better. Anything else (learning rates, epoch) has none.
     """
     if name.startswith("val/"):
-        metric = name.removeprefix("val/").split("/", 1)[0].removesuffix("_best")
-        return directions.get(metric, False)
+        return directions.get(suite_metric(name), False)
     if name.startswith("train/"):
         return False
     return None
@@ -53,7 +57,7 @@ def objective_direction(name: str, directions: Mapping[str, bool]) -> bool:
     """metric_direction of the objective ``name``; a ConfigError listing what can be
     optimised when it has none. (A ``val/`` name that is no metric of the suite is taken for
     a validation loss; if the run logs no such value, objective_value says so at its end.)"""
-    metric = name.removeprefix("val/").split("/", 1)[0].removesuffix("_best")
+    metric = suite_metric(name)
     close = difflib.get_close_matches(metric, list(directions), n=1)
     if name.startswith("val/") and metric not in directions and close:
         raise ConfigError(

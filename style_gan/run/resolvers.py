@@ -7,29 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
+from style_gan.run.cli import in_multirun
 from style_gan.run.objective import metric_direction, suite_directions
-
-
-def _hydra_config():
-    return HydraConfig.get() if HydraConfig.initialized() else None
 
 
 def sweep_name() -> str | None:
     """The sweep folder's name in a multirun (one W&B group per sweep), else None."""
-    hydra = _hydra_config()
-    if hydra is None or hydra.mode != RunMode.MULTIRUN:
-        return None
-    return Path(hydra.sweep.dir).name
+    return Path(HydraConfig.get().sweep.dir).name if in_multirun() else None
 
 
 def choice_tags(*groups: str) -> list[str]:
     """``group:option`` of each named config group Hydra chose (experiment:demo, ...)."""
-    hydra = _hydra_config()
-    choices = hydra.runtime.choices if hydra is not None else {}
+    choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
     return [f"{group}:{choices[group]}" for group in groups if choices.get(group)]
 
 

@@ -53,6 +53,7 @@ class RunRecord(L.Callback):
         self.path = Path(dirpath) / RECORD_NAME
         self.objective = objective
         self.directions = dict(directions or {})
+        self.objective_higher = metric_direction(objective, self.directions) if objective else None
         self.metrics: dict[str, dict[str, float | None]] = {}
         self.wall_s_before = 0.0
         self.started = time.monotonic()
@@ -133,9 +134,7 @@ class RunRecord(L.Callback):
             "status": status,
             "objective": self.objective,
             "objective_value": objective["last"] if objective else None,
-            "higher_is_better": (
-                metric_direction(self.objective, self.directions) if self.objective else None
-            ),
+            "higher_is_better": self.objective_higher,
             "batches": batches_seen(trainer, pl_module),
             "wall_s": round(self.wall_s(), 3),
             "restarts": int(os.environ.get("SLURM_RESTART_COUNT", 0)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import logging
 import math
 import sys
@@ -21,6 +22,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from style_gan.errors import StyleGanError
+from style_gan.files import write_atomically
 from style_gan.run.run_record import read_run_record
 
 log = logging.getLogger(__name__)
@@ -101,18 +103,24 @@ def write_summary(sweep_dir: Path) -> list[dict[str, Any]]:
     columns = list(FIXED_COLUMNS)
     for row in rows:
         columns += [name for name in row if name not in columns]
-    with open(sweep_dir / "summary.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomically(sweep_dir / "summary.csv", table.getvalue())
     shared = set.intersection(*(set(row["overrides"].split()) for row in rows))
     for row in rows:
         row["swept"] = " ".join(o for o in row["overrides"].split() if o not in shared)
     shown = ["job", "status", "objective", "objective_value", "swept", "batches", "wall_s"]
     # A metric's "_best" is the best of the metric, already shown.
     shown += [c for c in columns if c.startswith("val/") and "_best " not in c] + ["run_dir"]
-    (sweep_dir / "summary.md").write_text(markdown_table(rows, shown))
+    write_text_atomically(sweep_dir / "summary.md", markdown_table(rows, shown))
     return rows
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    # A reader of a sweep still running sees the previous summary or the new one, never half.
+    write_atomically(path, lambda file: file.write(text.encode()))
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
