@@ -80,7 +80,7 @@ def ink_print(image: torch.Tensor) -> torch.Tensor:
     return mapped * (1 - INK_STRENGTH * ink)
 
 
-def _photo(name: str) -> np.ndarray:
+def sample_photo(name: str) -> np.ndarray:
     """A scikit-image sample photo as (H, W, 3) uint8."""
     import skimage.data  # only generation needs it, and it is slow to import
 
@@ -125,8 +125,8 @@ def make_demo_dataset(
     held-out crops before and after :func:`ink_print`, paired by file name.
     """
     rng = np.random.default_rng(seed)
-    train_photos = [_photo(name) for name in TRAIN_PHOTOS]
-    test_photos = [_photo(name) for name in TEST_PHOTOS]
+    train_photos = [sample_photo(name) for name in TRAIN_PHOTOS]
+    test_photos = [sample_photo(name) for name in TEST_PHOTOS]
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     try:

@@ -61,7 +61,7 @@ def load_generator(
     path = Path(ckpt_path)
     checkpoint = read_checkpoint(path)
     config = stored_model_config(checkpoint, path)
-    method = _method_class(config["_target_"], path)
+    method = method_class(config["_target_"], path)
     generator_config = config.get("generator")
     if not isinstance(generator_config, dict):
         raise CheckpointError(f"checkpoint {path}'s model config has no generator node")
@@ -72,20 +72,11 @@ def load_generator(
             f"a {method.__name__} checkpoint has no direction={direction!r}; choose one of: "
             f"{', '.join(method.generators)}"
         )
-    # The node is a partial (the method builds its generator by calling it).
-    module = hydra.utils.instantiate(generator_config)()
     state = checkpoint["state_dict"]
     prefix = f"{name}_ema.module."
     if not any(key.startswith(prefix) for key in state):
         prefix = f"{name}."
-    weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
-    missing, unexpected = key_differences(module, weights)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"checkpoint {path} does not fit its stored generator config: {len(missing)} "
-            f"missing, {len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})"
-        )
-    module.load_state_dict(weights)
+    module = build_stored_network(generator_config, state, prefix, path, "generator")
     return TrainedGenerator(
         module=module.to(device).eval().requires_grad_(False),
         method=method.__name__,
@@ -149,7 +140,25 @@ def load_pretrained(folder: str | Path, device: str | torch.device = "cpu") -> T
     )
 
 
-def _method_class(target: str, path: Path) -> type[GanMethod]:
+def build_stored_network(
+    config: dict[str, Any], state: dict[str, Any], prefix: str, path: Path, role: str
+) -> nn.Module:
+    """The network a checkpoint's ``config`` node builds (a partial: the method calls it),
+    holding the ``prefix``-ed tensors of ``state``; ``role`` names it in the one-line error."""
+    module = hydra.utils.instantiate(config)()
+    weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+    missing, unexpected = key_differences(module, weights)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"checkpoint {path} does not fit its stored {role} config: {len(missing)} "
+            f"missing, {len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})"
+        )
+    module.load_state_dict(weights)
+    return module
+
+
+def method_class(target: str, path: Path) -> type[GanMethod]:
+    """The GanMethod class a checkpoint's model config names (style_gan's own only)."""
     if not target.startswith(METHODS_PACKAGE):
         raise CheckpointError(
             f"checkpoint {path} names {target!r} as its method; only style_gan's own methods "

@@ -39,6 +39,9 @@ class GanMethod(L.LightningModule):
     ``generators`` names, per direction, the attribute holding the generator a trained model
     is used through (its EMA copy, when kept, is ``<name>_ema``); ``generator_input`` says how
     it is called: ``image`` G(x), ``image_and_style`` G(content, style, α), ``noise`` G(z).
+    ``critics`` names, per direction, the discriminator that judges that generator's outputs
+    (what the studio refines against); ``critic_sees_source``: it judges (source, output)
+    pairs, not outputs alone.
     Every constructor argument but the injected objects (``INJECTED``) is saved as a
     hyperparameter.
 
@@ -50,6 +53,8 @@ class GanMethod(L.LightningModule):
     optimizer_steps_per_batch = 2
     generators: ClassVar[dict[str, str]] = {"AB": "generator"}
     generator_input: ClassVar[str] = "image"
+    critics: ClassVar[dict[str, str]] = {"AB": "discriminator"}
+    critic_sees_source: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -44,6 +44,7 @@ class CycleGAN(GanMethod):
     """
 
     generators: ClassVar[dict[str, str]] = {"AB": "g_ab", "BA": "g_ba"}
+    critics: ClassVar[dict[str, str]] = {"AB": "d_b", "BA": "d_a"}
 
     def __init__(
         self,

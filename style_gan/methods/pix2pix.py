@@ -17,6 +17,7 @@ and cuts x and y together, and its colour op works per 3-channel image.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +51,8 @@ class Pix2Pix(GanMethod):
     ``lr_decay_epochs``. ``metrics`` (None = none) score G's translations of the validation
     split. Evaluation runs G in eval mode (dropout off, BatchNorm on running statistics).
     """
+
+    critic_sees_source: ClassVar[bool] = True
 
     def __init__(
         self,

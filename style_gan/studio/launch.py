@@ -1,0 +1,85 @@
+"""Studio entry point: ``studio(cfg)`` for code and tests, ``main`` for the command line.
+
+style-gan-studio                                   # every model under logs/, on 127.0.0.1:7860
+style-gan-studio ckpt_path=<run>/checkpoints/last.ckpt port=7870
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from style_gan.errors import ConfigError
+from style_gan.inference.stylizer import resolve_device
+from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.studio.examples import write_examples
+from style_gan.studio.session import RefineSettings
+from style_gan.studio.uploads import UploadLimits
+from style_gan.stylize import as_list
+
+log = logging.getLogger(__name__)
+
+STUDIO_EXTRA = 'pip install -c constraints.txt -e ".[studio]"'
+
+
+def studio(cfg: DictConfig) -> None:
+    """Serve the studio page until interrupted."""
+    given = [Path(path) for path in as_list(cfg.ckpt_path)]
+    for path in given:
+        if not path.exists():
+            raise ConfigError(f"ckpt_path={path} does not exist; give a .ckpt or an export folder")
+    if not 1 <= cfg.port <= 65535:
+        raise ConfigError(f"port={cfg.port} must be 1 to 65535")
+    try:
+        from style_gan.studio.page import StudioSettings, build_page, theme
+    except ImportError as error:
+        raise ConfigError(
+            f"the studio needs the studio extra ({error.name} is missing): {STUDIO_EXTRA}"
+        ) from error
+    output = Path(cfg.paths.output_dir)
+    limits = UploadLimits(
+        max_bytes=int(cfg.max_upload_mb * 2**20), max_pixels=cfg.max_pixels, min_side=cfg.min_side
+    )
+    settings = StudioSettings(
+        logs_dir=Path(cfg.paths.log_dir),
+        sessions_dir=Path(cfg.sessions_dir),
+        examples=write_examples(output / "examples"),
+        given_models=given,
+        device=str(resolve_device(cfg.device)),
+        limits=limits,
+        tile_size=cfg.tile_size,
+        refine=RefineSettings(
+            max_side=cfg.refine.max_side, crop_side=cfg.refine.crop_side, lr=cfg.refine.lr
+        ),
+        refine_steps=cfg.refine.steps,
+    )
+    page = build_page(settings)
+    if cfg.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("the studio listens on %s: anyone who can reach it can use it", cfg.host)
+    log.info("the studio: http://%s:%d (Ctrl-C stops it)", cfg.host, cfg.port)
+    page.queue(default_concurrency_limit=1).launch(
+        server_name=cfg.host,
+        server_port=cfg.port,
+        max_file_size=limits.max_bytes,
+        allowed_paths=[str(Path(cfg.sessions_dir).resolve()), str((output / "examples").resolve())],
+        theme=theme(),
+        ssr_mode=False,
+        share=False,
+        show_error=False,
+        quiet=True,
+        footer_links=[],
+    )
+
+
+@one_line_composition_errors
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="studio")
+@one_line_errors
+def main(cfg: DictConfig) -> None:
+    studio(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""The studio below its page: sessions on real one-batch checkpoints (generate, feedback, refine,
+return, export, the JSONL log and the provenance), upload checks on real files, model discovery
+and the critic a refine trains against. The page itself is tested in a real browser
+(tests/test_studio_browser.py, slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from style_gan.errors import CheckpointError, ConfigError
+from style_gan.inference.critic import load_critic
+from style_gan.inference.images import embedded_metadata
+from style_gan.inference.provenance import file_sha256
+from style_gan.inference.stylizer import Stylizer
+from style_gan.studio.examples import write_examples
+from style_gan.studio.feedback import Parameters, apply_feedback
+from style_gan.studio.generation import _high_pass, _tensor
+from style_gan.studio.launch import studio
+from style_gan.studio.models import find_models
+from style_gan.studio.session import RefineSettings, StudioSession, example_input
+from style_gan.studio.uploads import UploadLimits, UploadRefused, read_upload
+from tests.conftest import compose_config, write_image
+
+SMALL_REFINE = RefineSettings(max_side=64, crop_side=32)
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Path]]:
+    return write_examples(tmp_path_factory.mktemp("examples"))
+
+
+def session_on(
+    checkpoint: Path, folder: Path, examples: dict[str, dict[str, Path]], style: bool = False
+) -> StudioSession:
+    """A session on ``checkpoint`` with a 96×64 crop of a built-in photo as its content."""
+    session = StudioSession(folder, refine=SMALL_REFINE)
+    label = find_models(folder / "none", [checkpoint])[0]
+    session.select_model(label)
+    content = folder / "content.png"
+    Image.open(examples["content"]["chelsea"]).crop((100, 50, 196, 114)).save(content)
+    session.set_image("content", example_input(content), content, "content.png")
+    if style:
+        path = examples["style"]["rocket"]
+        session.set_image("style", example_input(path), path, "rocket (built-in)")
+    return session
+
+
+def log_events(session: StudioSession) -> list[dict]:
+    return [json.loads(line) for line in session.log_path.read_text().splitlines()]
+
+
+def test_feedback_steps_move_one_parameter_each_within_bounds() -> None:
+    start = Parameters()
+    assert apply_feedback(start, "stronger_style").strength == 1.25
+    assert apply_feedback(start, "weaker_style").strength == 0.8
+    assert apply_feedback(start, "keep_content").content_weight == 1.5625
+    assert apply_feedback(start, "variation") == Parameters(seed=1)
+    strongest = start
+    for _ in range(10):
+        strongest = apply_feedback(strongest, "stronger_style")
+    assert strongest.strength == 1.5
+    with pytest.raises(ValueError, match="unknown feedback"):
+        apply_feedback(start, "bolder")
+
+
+def test_a_session_generates_at_the_content_size_and_each_feedback_changes_the_result(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    checkpoint = one_batch_checkpoint("cyclegan")
+    session = session_on(checkpoint, tmp_path, examples)
+    plain = session.generate()
+    pixels = {"plain": np.asarray(Image.open(plain.result), dtype=np.float32)}
+    assert Image.open(plain.result).size == (96, 64)
+    for action in ("stronger_style", "variation", "keep_content"):
+        session.feedback(action)
+        pixels[action] = np.asarray(Image.open(session.generate().result), dtype=np.float32)
+        assert np.abs(pixels[action] - pixels["plain"]).mean() > 0.5, action
+    # Stronger style moves the result further from the content than the plain pass.
+    content = np.asarray(Image.open(tmp_path / "content.png"), dtype=np.float32)
+    assert (
+        np.abs(pixels["stronger_style"] - content).mean() > np.abs(pixels["plain"] - content).mean()
+    )
+    # Keeping more of the content brings the result's fine detail closer to the content's.
+    detail = _high_pass(_tensor(Image.open(tmp_path / "content.png")))
+
+    def detail_gap(result: np.ndarray) -> float:
+        image = Image.fromarray(result.astype(np.uint8))
+        return float((_high_pass(_tensor(image)) - detail).abs().mean())
+
+    assert detail_gap(pixels["keep_content"]) < 0.8 * detail_gap(pixels["variation"])
+    record = embedded_metadata(session.current.result)
+    assert record["checkpoint"]["sha256"] == file_sha256(checkpoint)
+    assert record["content"]["sha256"] == file_sha256(tmp_path / "content.png")
+    actions = [step["action"] for step in record["settings"]["feedback"]]
+    assert actions == ["stronger_style", "variation", "keep_content"]
+    assert record["settings"]["content_weight"] == 1.5625
+
+
+def test_a_refine_changes_only_the_sessions_weights_and_can_be_returned_from_and_exported(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    checkpoint = one_batch_checkpoint("cyclegan")
+    checkpoint_sha = file_sha256(checkpoint)
+    session = session_on(checkpoint, tmp_path / "a", examples)
+    other = session_on(checkpoint, tmp_path / "b", examples)
+    before = session.generate()
+    session.feedback("stronger_style")
+    reports = []
+    assert session.refine(2, reports.append) == 2
+    assert [r.step for r in reports] == [1, 2]
+    refined = session.generate()
+    assert refined.weights_version == 1
+    assert refined.provenance["settings"]["weights"] == "refined version 1"
+    assert not np.array_equal(
+        np.asarray(Image.open(before.result)), np.asarray(Image.open(refined.result))
+    )
+    # Neither the checkpoint nor another session's weights moved.
+    assert file_sha256(checkpoint) == checkpoint_sha
+    untouched = other.generate()
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(untouched.result)), np.asarray(Image.open(before.result))
+    )
+    # The export holds the refined weights: from_pretrained reproduces the session's pass.
+    folder = session.export_refined()
+    exported = Stylizer.from_pretrained(folder, device="cpu")
+    for mine, theirs in zip(
+        session.stylizer.module.state_dict().values(),
+        exported.module.state_dict().values(),
+        strict=True,
+    ):
+        torch.testing.assert_close(mine, theirs)
+    assert json.loads((folder / "studio.json").read_text())["steps"][1]["action"] == "refine"
+    # Returning to the first generation restores its parameters and the trained weights.
+    back = session.return_to(before.index)
+    assert session.parameters == Parameters() and session.version == 0
+    again = session.generate()
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(again.result)), np.asarray(Image.open(back.result))
+    )
+    session.rate(4, "more ink")
+    events = log_events(session)
+    assert [e["event"] for e in events] == [
+        "model",
+        "content",
+        "generate",
+        "feedback",
+        "refine",
+        "generate",
+        "export",
+        "return_to",
+        "generate",
+        "rating",
+    ]
+    assert events[-1]["rating"] == 4 and events[-1]["note"] == "more ink"
+    assert {e["checkpoint_sha256"] for e in events} == {checkpoint_sha}
+    assert events[-1]["content_sha256"] == file_sha256(tmp_path / "a" / "content.png")
+
+
+def test_a_refine_stops_after_the_step_under_way(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    session = session_on(one_batch_checkpoint("cyclegan"), tmp_path, examples)
+    assert session.refine(50, lambda report: session.stop()) == 1
+    assert session.version == 1
+
+
+def test_an_exemplar_session_refines_towards_its_style_image(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    session = session_on(one_batch_checkpoint("exemplar"), tmp_path, examples, style=True)
+    first = session.generate()
+    assert first.provenance["styles"][0]["file"].endswith(".png")
+    reports = []
+    session.parameters = Parameters(strength=4.0)
+    session.refine(6, reports.append)
+    assert reports[-1].style_loss < reports[0].style_loss
+
+
+def test_noise_models_generate_samples_and_have_nothing_to_refine(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    session = StudioSession(tmp_path)
+    session.select_model(find_models(tmp_path / "none", [one_batch_checkpoint("dcgan")])[0])
+    row = Image.open(session.generate().result)
+    assert row.width == 8 * row.height
+    with pytest.raises(ConfigError, match="no content image to refine"):
+        session.refine(2)
+
+
+def test_actions_out_of_order_are_one_line_errors(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path
+) -> None:
+    session = StudioSession(tmp_path)
+    with pytest.raises(ConfigError, match="choose a model first"):
+        session.generate()
+    session.select_model(find_models(tmp_path / "none", [one_batch_checkpoint("exemplar")])[0])
+    with pytest.raises(ConfigError, match="content image first"):
+        session.generate()
+    with pytest.raises(ConfigError, match="before rating"):
+        session.rate(3, "")
+    with pytest.raises(ConfigError, match="refine the model before saving"):
+        session.export_refined()
+
+
+def test_the_critic_is_the_style_domains_discriminator(
+    one_batch_checkpoint: Callable[[str], Path],
+) -> None:
+    checkpoint = one_batch_checkpoint("cyclegan")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
+    for direction, name in (("AB", "d_b"), ("BA", "d_a")):
+        critic = load_critic(checkpoint, direction)
+        weights = critic.module.state_dict()
+        torch.testing.assert_close(
+            next(iter(weights.values())), state[f"{name}.{next(iter(weights))}"]
+        )
+        assert not critic.sees_source
+    with pytest.raises(CheckpointError, match="no discriminator for direction='XY'"):
+        load_critic(checkpoint, "XY")
+
+
+def test_a_domain_model_export_cannot_be_refined(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    session = session_on(one_batch_checkpoint("cyclegan"), tmp_path / "a", examples)
+    session.refine(1)
+    export = session.export_refined()
+    refined = session_on(export, tmp_path / "b", examples)
+    with pytest.raises(CheckpointError, match="export does not keep"):
+        refined.refine(1)
+
+
+def png_with_header(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header declares ``width``×``height`` but holds almost no data: what a
+    decompression bomb's header looks like."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
+    return path
+
+
+def test_uploads_are_refused_by_bytes_content_pixels_and_size_with_one_line(
+    tmp_path: Path,
+) -> None:
+    limits = UploadLimits(max_bytes=20_000, max_pixels=1_000_000, min_side=16)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image\n")
+    cases = {
+        text: "notes.png is not an image file",
+        png_with_header(tmp_path / "bomb.png", 100_000, 100_000): "decompression bomb",
+        png_with_header(tmp_path / "big.png", 2000, 2000): "more than max_pixels=1000000",
+        write_image(tmp_path / "dot.png", (1, 1)): "1×1 px; the studio needs at least 16",
+        write_image(tmp_path / "large.png", (200, 200)): "MB; the studio takes",
+        write_image(tmp_path / "anim.ico", (32, 32)): "ICO image; the studio takes",
+    }
+    for path, message in cases.items():
+        with pytest.raises(UploadRefused, match=message) as refused:
+            read_upload(path, path.name, limits)
+        assert "\n" not in str(refused.value) and str(tmp_path) not in str(refused.value)
+    image = read_upload(write_image(tmp_path / "ok.webp", (40, 30), "RGBA"), "ok.webp", limits)
+    assert image.rgb.size == (40, 30) and image.alpha is None
+
+
+def test_models_are_listed_given_first_then_newest_first(tmp_path: Path) -> None:
+    old = tmp_path / "train/runs/a/checkpoints/last.ckpt"
+    new = tmp_path / "train/multiruns/b/0/checkpoints/best_epoch_001.ckpt"
+    export = tmp_path / "export/runs/c/style_gan.json"
+    given = tmp_path / "elsewhere.ckpt"
+    for age, path in enumerate((new, export, old, given)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (1e9 - age * 100, 1e9 - age * 100))
+    os.utime(export.parent, (1e9 - 100, 1e9 - 100))
+    choices = find_models(tmp_path, [given])
+    assert [c.path for c in choices] == [given, new, export.parent, old]
+    assert choices[1].label.startswith("train/multiruns/b/0/checkpoints/best_epoch_001.ckpt (")
+    assert find_models(tmp_path / "missing", []) == []
+
+
+def test_the_studio_refuses_a_missing_checkpoint_and_a_bad_port(tmp_path: Path) -> None:
+    missing = compose_config("studio", [f"ckpt_path={tmp_path}/none.ckpt"], tmp_path, tmp_path)
+    with pytest.raises(ConfigError, match=f"ckpt_path={tmp_path}/none.ckpt does not exist"):
+        studio(missing)
+    with pytest.raises(ConfigError, match="port=70000 must be 1 to 65535"):
+        studio(compose_config("studio", ["port=70000"], tmp_path, tmp_path))
