@@ -15,7 +15,8 @@ ENTRY_POINTS = {"train", "eval", "stylize", "export", "import_weights"}
 
 # What each unit of style_gan may import besides itself: the arrows of style_gan/__init__.py.
 ALLOWED_IMPORTS: dict[str, set[str]] = {
-    "inference": {"methods", "run", "nets", "data"} | LEAVES,
+    "studio": {"inference", "gan", "nets", "data", "run"} | LEAVES,
+    "inference": {"methods", "run", "gan", "nets", "data"} | LEAVES,
     "sweeps": {"run"} | LEAVES,
     "methods": {"gan", "metrics", "nets"} | LEAVES,
     "gan": {"nets"} | LEAVES,

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from style_gan.errors import ConfigError
 from style_gan.inference.stylizer import resolve_device
@@ -18,7 +18,6 @@ from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_
 from style_gan.studio.examples import write_examples
 from style_gan.studio.session import RefineSettings
 from style_gan.studio.uploads import UploadLimits
-from style_gan.stylize import as_list
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,8 @@ STUDIO_EXTRA = 'pip install -c constraints.txt -e ".[studio]"'
 
 def studio(cfg: DictConfig) -> None:
     """Serve the studio page until interrupted."""
-    given = [Path(path) for path in as_list(cfg.ckpt_path)]
+    paths = cfg.ckpt_path if isinstance(cfg.ckpt_path, ListConfig) else [cfg.ckpt_path]
+    given = [Path(path) for path in paths if path]
     for path in given:
         if not path.exists():
             raise ConfigError(f"ckpt_path={path} does not exist; give a .ckpt or an export folder")
@@ -57,6 +57,8 @@ def studio(cfg: DictConfig) -> None:
         refine_steps=cfg.refine.steps,
     )
     page = build_page(settings)
+    # Gradio logs each of its own start-up requests to itself at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("the studio listens on %s: anyone who can reach it can use it", cfg.host)
     log.info("the studio: http://%s:%d (Ctrl-C stops it)", cfg.host, cfg.port)
