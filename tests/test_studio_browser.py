@@ -172,12 +172,16 @@ def clear_upload(page, role: str) -> None:
 def test_the_loop_in_a_browser(browser, studio: Studio, tmp_path: Path) -> None:
     page = open_page(browser, studio)
     content = tmp_path / "street.png"
-    Image.open(sample_content(tmp_path)).crop((0, 0, 200, 136)).save(content)
+    Image.open(sample_content(tmp_path)).crop((64, 40, 448, 296)).save(content)
     upload(page, "content", content)
-    wait_for_status(page, "content image: street.png, 200×136")
+    wait_for_status(page, "content image: street.png, 384×256")
     page.click("#generate")
     wait_for_status(page, "generation #1 done")
     page.wait_for_selector("#result img")
+    page.wait_for_selector("#history img")
+    page.wait_for_function(
+        "[...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
     screenshot = Path(os.environ.get("STYLE_GAN_SCREENSHOT") or tmp_path / "studio.png")
     page.screenshot(path=str(screenshot), full_page=True)
     assert Image.open(screenshot).width >= 1000
@@ -197,7 +201,7 @@ def test_the_loop_in_a_browser(browser, studio: Studio, tmp_path: Path) -> None:
     downloaded = tmp_path / "downloaded.png"
     download.value.save_as(downloaded)
 
-    assert Image.open(downloaded).size == (200, 136)
+    assert Image.open(downloaded).size == (384, 256)
     record = embedded_metadata(downloaded)
     assert record["method"] == "CycleGAN"
     assert record["checkpoint"]["sha256"] == file_sha256(studio.checkpoint)

@@ -34,7 +34,7 @@ def studio(cfg: DictConfig) -> None:
     if not 1 <= cfg.port <= 65535:
         raise ConfigError(f"port={cfg.port} must be 1 to 65535")
     try:
-        from style_gan.studio.page import StudioSettings, build_page, theme
+        from style_gan.studio.page import PAGE_CSS, StudioSettings, build_page, theme
     except ImportError as error:
         raise ConfigError(
             f"the studio needs the studio extra ({error.name} is missing): {STUDIO_EXTRA}"
@@ -68,6 +68,7 @@ def studio(cfg: DictConfig) -> None:
         max_file_size=limits.max_bytes,
         allowed_paths=[str(Path(cfg.sessions_dir).resolve()), str((output / "examples").resolve())],
         theme=theme(),
+        css=PAGE_CSS,
         ssr_mode=False,
         share=False,
         show_error=False,

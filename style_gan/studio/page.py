@@ -34,6 +34,13 @@ FEEDBACK_LABELS = {
 }
 # System fonts: the default theme's web fonts would be fetched from the internet.
 THEME_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
+# Gradio widens a gallery's few thumbnails to fill its width; history thumbnails stay small.
+PAGE_CSS = (
+    "#history .grid-container "
+    "{grid-template-columns: repeat(auto-fill, minmax(120px, 160px)) !important}"
+)
+# Pixels of page height for each of content | style | result (shown scaled, kept full-size).
+IMAGE_HEIGHT = 360
 
 
 @dataclass
@@ -232,10 +239,18 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
                 )
         generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
         with gr.Row():
-            content_view = gr.Image(label="Content", type="filepath", interactive=False)
-            style_view = gr.Image(label="Style", type="filepath", interactive=False)
+            content_view = gr.Image(
+                label="Content", type="filepath", interactive=False, height=IMAGE_HEIGHT
+            )
+            style_view = gr.Image(
+                label="Style", type="filepath", interactive=False, height=IMAGE_HEIGHT
+            )
             result_view = gr.Image(
-                label="Result", type="filepath", interactive=False, elem_id="result"
+                label="Result",
+                type="filepath",
+                interactive=False,
+                height=IMAGE_HEIGHT,
+                elem_id="result",
             )
         with gr.Row():
             feedback_buttons = {
@@ -261,7 +276,13 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
         download = gr.DownloadButton(
             "Download PNG", interactive=False, elem_id="download", variant="primary"
         )
-        history = gr.Gallery(label="History (click one to return to it)", columns=8, height=200)
+        history = gr.Gallery(
+            label="History (click one to return to it)",
+            allow_preview=False,
+            object_fit="contain",
+            height=240,
+            elem_id="history",
+        )
 
         shown = [content_view, style_view, result_view, history, download, next_line, status]
         computing = {"concurrency_id": "model", "concurrency_limit": 1}
