@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from style_gan.errors import CheckpointError, ConfigError
+from style_gan.errors import CheckpointError, ConfigError, DivergenceError
 from style_gan.inference.critic import load_critic
 from style_gan.inference.images import embedded_metadata
 from style_gan.inference.provenance import file_sha256
@@ -174,12 +174,34 @@ def test_a_refine_stops_after_the_step_under_way(
     assert session.version == 1
 
 
+def test_a_failed_refine_leaves_the_weights_as_they_were(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    session = session_on(one_batch_checkpoint("cyclegan"), tmp_path, examples)
+    trained = [t.clone() for t in session.stylizer.module.state_dict().values()]
+
+    def interrupt(report) -> None:
+        if report.step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        session.refine(5, interrupt)
+    session.parameters = Parameters(strength=float("nan"))
+    with pytest.raises(DivergenceError, match="the refine's loss is nan at step 1"):
+        session.refine(5)
+    assert session.version == 0 and len(session.versions) == 1
+    for now, before in zip(session.stylizer.module.state_dict().values(), trained, strict=True):
+        torch.testing.assert_close(now, before)
+
+
 def test_an_exemplar_session_refines_towards_its_style_image(
     one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
 ) -> None:
     session = session_on(one_batch_checkpoint("exemplar"), tmp_path, examples, style=True)
     first = session.generate()
     assert first.provenance["styles"][0]["file"].endswith(".png")
+    with pytest.raises(ConfigError, match="choose a rating"):
+        session.rate(None, "")
     reports = []
     session.parameters = Parameters(strength=4.0)
     session.refine(6, reports.append)

@@ -122,13 +122,9 @@ def load_pretrained(folder: str | Path, device: str | torch.device = "cpu") -> T
         raise CheckpointError(
             f"{weights_path} cannot be read as safetensors ({error}); export the checkpoint again"
         ) from error
-    missing, unexpected = key_differences(module, weights)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{weights_path} does not fit {spec_path.name}'s generator: {len(missing)} missing, "
-            f"{len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})"
-        )
-    module.load_state_dict(weights)
+    load_fitting_weights(
+        module, weights, f"{weights_path} does not fit {spec_path.name}'s generator"
+    )
     return TrainedGenerator(
         module=module.to(device).eval().requires_grad_(False),
         method=method,
@@ -147,14 +143,22 @@ def build_stored_network(
     holding the ``prefix``-ed tensors of ``state``; ``role`` names it in the one-line error."""
     module = hydra.utils.instantiate(config)()
     weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+    load_fitting_weights(
+        module, weights, f"checkpoint {path} does not fit its stored {role} config"
+    )
+    return module
+
+
+def load_fitting_weights(module: nn.Module, weights: dict[str, Any], mismatch: str) -> None:
+    """Load ``weights`` into ``module`` when they have exactly its tensors, else a one-line
+    CheckpointError: ``mismatch`` and what is missing or unexpected."""
     missing, unexpected = key_differences(module, weights)
     if missing or unexpected:
         raise CheckpointError(
-            f"checkpoint {path} does not fit its stored {role} config: {len(missing)} "
-            f"missing, {len(unexpected)} unexpected tensors (e.g. {(missing or unexpected)[0]})"
+            f"{mismatch}: {len(missing)} missing, {len(unexpected)} unexpected tensors "
+            f"(e.g. {(missing or unexpected)[0]})"
         )
     module.load_state_dict(weights)
-    return module
 
 
 def method_class(target: str, path: Path) -> type[GanMethod]:

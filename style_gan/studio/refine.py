@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from style_gan.errors import DivergenceError
 from style_gan.gan.perceptual import content_loss, style_loss
 from style_gan.inference.critic import TrainedCritic
 from style_gan.nets.feature_networks import feature_network
@@ -92,7 +93,8 @@ class Refiner:
         on_step: Callable[[RefineStep], bool] | None = None,
     ) -> int:
         """Up to ``steps`` updates; ``on_step`` sees each and returns False to stop early.
-        Returns the number of steps done."""
+        Returns the number of steps done. A non-finite loss raises DivergenceError before it
+        reaches the weights."""
         self.generator.eval().requires_grad_(True)
         done = 0
         try:
@@ -107,6 +109,11 @@ class Refiner:
                     style_weight * loss_style / self.scales[0]
                     + content_weight * loss_content / self.scales[1]
                 )
+                if not torch.isfinite(total):
+                    raise DivergenceError(
+                        f"the refine's loss is {total.item()} at step {step}: lower refine.lr "
+                        "or the style weight (Weaker style)"
+                    )
                 self.optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 self.optimizer.step()

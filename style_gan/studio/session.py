@@ -218,6 +218,8 @@ class StudioSession:
         """A 1-5 rating and/or a note on the current generation."""
         if self.current is None:
             raise ConfigError("generate a result before rating it")
+        if rating is None and not note:
+            raise ConfigError("choose a rating (1-5) or write a note first")
         if rating is not None and not 1 <= int(rating) <= 5:
             raise ConfigError(f"a rating is 1 to 5, not {rating}")
         rating = None if rating is None else int(rating)
@@ -267,9 +269,14 @@ class StudioSession:
                 on_step(report)
             return not self.stop_requested.is_set()
 
-        done = refiner.run(
-            steps, self.parameters.strength, self.parameters.content_weight, step_done
-        )
+        try:
+            done = refiner.run(
+                steps, self.parameters.strength, self.parameters.content_weight, step_done
+            )
+        except BaseException:
+            # A refine that fails part-way leaves no half-trained weights behind.
+            self.stylizer.module.load_state_dict(self.versions[self.version])
+            raise
         if done:
             self.versions.append(self._weights())
             self.version = len(self.versions) - 1
