@@ -165,6 +165,10 @@ def upload(page, role: str, path: Path) -> None:
     page.set_input_files(f"#{role}-upload input[type=file]", str(path))
 
 
+def pick_example(page, role: str, name: str) -> None:
+    page.locator(f"#{role}-example button").filter(has_text=name).click()
+
+
 def clear_upload(page, role: str) -> None:
     page.locator(f"#{role}-upload button[aria-label='Clear']").click()
 
@@ -279,7 +283,7 @@ def test_bad_uploads_get_a_message_and_the_server_keeps_serving(
     # Still serving: the same page goes on.
     page.reload()
     wait_for_status(page, "CycleGAN, ")
-    page.get_by_label("chelsea").check()
+    pick_example(page, "content", "chelsea")
     wait_for_status(page, "content image: built-in chelsea")
     page.click("#generate")
     wait_for_status(page, "generation #1 done")
@@ -289,7 +293,7 @@ def test_bad_uploads_get_a_message_and_the_server_keeps_serving(
 def test_two_tabs_have_their_own_sessions_and_take_turns(browser, studio: Studio) -> None:
     first, second = open_page(browser, studio), open_page(browser, studio)
     for page, photo in ((first, "coffee"), (second, "coins")):
-        page.get_by_label(photo).check()
+        pick_example(page, "content", photo)
         wait_for_status(page, f"content image: built-in {photo}")
     first.locator("#refine-steps input[type=number]").fill("200")
     first.locator("#refine-steps input[type=number]").press("Enter")

@@ -34,10 +34,10 @@ FEEDBACK_LABELS = {
 }
 # System fonts: the default theme's web fonts would be fetched from the internet.
 THEME_FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]
-# Gradio widens a gallery's few thumbnails to fill its width; history thumbnails stay small.
+# Gradio widens a gallery's few thumbnails to fill its width; these stay thumbnails.
 PAGE_CSS = (
-    "#history .grid-container "
-    "{grid-template-columns: repeat(auto-fill, minmax(120px, 160px)) !important}"
+    "#history .grid-container, #content-example .grid-container, #style-example .grid-container "
+    "{grid-template-columns: repeat(auto-fill, minmax(100px, 140px)) !important}"
 )
 # Pixels of page height for each of content | style | result (shown scaled, kept full-size).
 IMAGE_HEIGHT = 360
@@ -154,10 +154,8 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
         return read
 
     def example(role: str) -> Callable[..., tuple[Any, ...]]:
-        def pick(session: StudioSession, name: str | None) -> tuple[Any, ...]:
-            path = settings.examples[role].get(name or "")
-            if path is None:
-                return show(session)
+        def pick(session: StudioSession, event: gr.SelectData) -> tuple[Any, ...]:
+            name, path = list(settings.examples[role].items())[event.index]
             session.set_image(role, example_input(path), path, f"{name} (built-in)")
             return show(session, f"{role} image: built-in {name}")
 
@@ -220,10 +218,8 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
                     height=120,
                     elem_id="content-upload",
                 )
-                content_example = gr.Radio(
-                    list(settings.examples["content"]),
-                    label="or a built-in one",
-                    elem_id="content-example",
+                content_example = example_gallery(
+                    settings.examples["content"], "or a built-in one", "content-example"
                 )
             with gr.Column():
                 style_upload = gr.File(
@@ -232,10 +228,8 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
                     height=120,
                     elem_id="style-upload",
                 )
-                style_example = gr.Radio(
-                    list(settings.examples["style"]),
-                    label="or one of the demo's styles",
-                    elem_id="style-example",
+                style_example = example_gallery(
+                    settings.examples["style"], "or one of the demo's styles", "style-example"
                 )
         generate_button = gr.Button("Generate", variant="primary", elem_id="generate")
         with gr.Row():
@@ -295,12 +289,8 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
         style_upload.upload(
             guarded(upload("style")), [session_id, style_upload], shown, **computing
         )
-        content_example.input(
-            guarded(example("content")), [session_id, content_example], shown, **computing
-        )
-        style_example.input(
-            guarded(example("style")), [session_id, style_example], shown, **computing
-        )
+        content_example.select(guarded(example("content")), [session_id], shown, **computing)
+        style_example.select(guarded(example("style")), [session_id], shown, **computing)
         generate_button.click(guarded(generate), [session_id], shown, **computing)
         for action, button in feedback_buttons.items():
             button.click(guarded(feedback(action)), [session_id], shown, **computing)
@@ -310,6 +300,19 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
         export_button.click(guarded(export), [session_id], shown, **computing)
         history.select(guarded(return_to), [session_id], shown, **computing)
     return page
+
+
+def example_gallery(examples: dict[str, Path], label: str, elem_id: str) -> gr.Gallery:
+    """Thumbnails of built-in images, captioned by name; a click picks one."""
+    return gr.Gallery(
+        [(str(path), name) for name, path in examples.items()],
+        label=label,
+        columns=len(examples),
+        height=150,
+        allow_preview=False,
+        object_fit="cover",
+        elem_id=elem_id,
+    )
 
 
 def theme() -> gr.themes.Base:
