@@ -24,7 +24,7 @@ from style_gan.inference.provenance import file_sha256
 from style_gan.inference.stylizer import Stylizer
 from style_gan.studio.examples import write_examples
 from style_gan.studio.feedback import Parameters, apply_feedback
-from style_gan.studio.generation import _high_pass, _tensor
+from style_gan.studio.generation import high_pass, unit_tensor
 from style_gan.studio.launch import studio
 from style_gan.studio.models import find_models
 from style_gan.studio.session import RefineSettings, StudioSession, example_input
@@ -91,11 +91,11 @@ def test_a_session_generates_at_the_content_size_and_each_feedback_changes_the_r
         np.abs(pixels["stronger_style"] - content).mean() > np.abs(pixels["plain"] - content).mean()
     )
     # Keeping more of the content brings the result's fine detail closer to the content's.
-    detail = _high_pass(_tensor(Image.open(tmp_path / "content.png")))
+    detail = high_pass(unit_tensor(Image.open(tmp_path / "content.png")))
 
     def detail_gap(result: np.ndarray) -> float:
         image = Image.fromarray(result.astype(np.uint8))
-        return float((_high_pass(_tensor(image)) - detail).abs().mean())
+        return float((high_pass(unit_tensor(image)) - detail).abs().mean())
 
     assert detail_gap(pixels["keep_content"]) < 0.8 * detail_gap(pixels["variation"])
     record = embedded_metadata(session.current.result)

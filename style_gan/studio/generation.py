@@ -59,12 +59,12 @@ def generate(
     else:
         output = stylizer.stylize(_plain(shifted))
     output = _unshift_and_unflip(output, shift, flip, source.size)
-    x, y = _tensor(source), _tensor(output)
+    x, y = unit_tensor(source), unit_tensor(output)
     if not stylizer.needs_style:
         y = x + parameters.strength * (y - x)
     if parameters.content_weight > 1:
         keep = 1 - 1 / parameters.content_weight
-        y = y + keep * (_high_pass(x) - _high_pass(y))
+        y = y + keep * (high_pass(x) - high_pass(y))
     return _image(y)
 
 
@@ -101,13 +101,14 @@ def _style_crop(style: InputImage | None, random: np.random.Generator) -> InputI
     return _plain(style.rgb.crop((left, top, left + side, top + side)))
 
 
-def _tensor(image: Image.Image) -> torch.Tensor:
-    """(1, 3, H, W) in [0, 1]."""
+def unit_tensor(image: Image.Image) -> torch.Tensor:
+    """An image as (1, 3, H, W) in [0, 1]."""
     pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.float32).copy())
     return pixels.permute(2, 0, 1)[None] / 255
 
 
-def _high_pass(image: torch.Tensor) -> torch.Tensor:
+def high_pass(image: torch.Tensor) -> torch.Tensor:
+    """H(z) = z - blur_σ(z): an image's fine detail (edges, texture), without its colours."""
     kernel = 2 * round(3 * DETAIL_BLUR_SIGMA) + 1
     return image - TF.gaussian_blur(image, [kernel, kernel], [DETAIL_BLUR_SIGMA] * 2)
 

@@ -201,7 +201,7 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
 
     def export(session: StudioSession) -> tuple[Any, ...]:
         folder = session.export_refined()
-        return (*show(session, f"refined weights saved as an export: {folder}"),)
+        return show(session, f"refined weights saved as an export: {folder}")
 
     with gr.Blocks(title="style_gan studio", analytics_enabled=False) as page:
         session_id = gr.State()

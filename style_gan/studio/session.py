@@ -14,13 +14,12 @@ import copy
 import dataclasses
 import datetime
 import functools
-import hashlib
 import json
 import shutil
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from PIL import Image
 
 from style_gan.data.images import InputImage, open_image
 from style_gan.errors import CheckpointError, ConfigError
-from style_gan.inference.critic import load_critic
+from style_gan.inference.critic import TrainedCritic, load_critic
 from style_gan.inference.export import export_safetensors
 from style_gan.inference.generator import TrainedGenerator
 from style_gan.inference.images import save_image
@@ -65,18 +64,15 @@ class RefineSettings:
     lr: float = 1e-4
 
 
-@dataclass
+@dataclass(frozen=True)
 class SessionInput:
-    """A content or style image in use: the pixels, its file in ``inputs/``, and the name the
-    browser gave it (for people; never opened)."""
+    """A content or style image in use: the pixels, its file in ``inputs/`` and that file's
+    sha256, and the name the browser gave it (for people; never opened)."""
 
     image: InputImage
     file: Path
     name: str
-    sha256: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.sha256 = file_sha256(self.file)
+    sha256: str
 
 
 @functools.cache
@@ -103,6 +99,7 @@ class StudioSession:
         self.model: ModelChoice | None = None
         self.trained: TrainedGenerator | None = None
         self.stylizer: Stylizer | None = None
+        self.critic: TrainedCritic | None = None
         self.versions: list[dict[str, torch.Tensor]] = []
         self.version = 0
         self.content: SessionInput | None = None
@@ -130,6 +127,7 @@ class StudioSession:
         module = copy.deepcopy(trained.module)
         self.trained = dataclasses.replace(trained, module=module)
         self.stylizer = Stylizer(self.trained, device=self.device, tile_size=self.tile_size)
+        self.critic = None
         self.model = choice
         self.versions = [self._weights()]
         self.version = 0
@@ -146,12 +144,12 @@ class StudioSession:
     def set_image(self, role: str, image: InputImage, source: Path, name: str) -> SessionInput:
         """Use ``image`` as the ``content`` or ``style`` image; ``source`` (a file the server
         chose: an upload's stored copy or a built-in example) is kept in ``inputs/``."""
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        digest = file_sha256(source)
         kept = self.folder / "inputs" / f"{digest[:16]}{source.suffix.lower()}"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if not kept.exists():
             shutil.copyfile(source, kept)
-        used = SessionInput(image=image, file=kept, name=name)
+        used = SessionInput(image=image, file=kept, name=name, sha256=digest)
         setattr(self, role, used)
         self._log(role, name=name, sha256=used.sha256, size=list(image.rgb.size))
         return used
@@ -251,7 +249,9 @@ class StudioSession:
                     "refining a domain model needs its discriminator, which an export does not "
                     "keep: choose the run's .ckpt in the model list"
                 )
-            critic = load_critic(self.trained.checkpoint, self.trained.direction)
+            if self.critic is None:
+                self.critic = load_critic(self.trained.checkpoint, self.trained.direction)
+            critic = self.critic
         refiner = Refiner(
             self.stylizer.module,
             content,
