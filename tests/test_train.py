@@ -98,6 +98,19 @@ def test_max_batches_counts_batches_not_optimizer_steps(train_config, tmp_path) 
     assert checkpoint["global_step"] == 6
 
 
+def test_the_progress_bar_counts_the_runs_batches_toward_max_batches(
+    train_config, tmp_path, capfd
+) -> None:
+    # Two batches an epoch (FAST_TRAINER): the third batch is the second epoch's first.
+    bar = [
+        "+callbacks.progress_bar._target_=style_gan.run.progress.BatchBudgetBar",
+        "+callbacks.progress_bar.max_batches=3",
+    ]
+    train(train_config("max_batches=3", "trainer.max_epochs=5", *bar, run_dir=tmp_path / "run"))
+    final = capfd.readouterr().out.strip().splitlines()[0]
+    assert final.startswith("Epoch 1, batch") and " 3/3 " in final
+
+
 def test_trainer_max_steps_is_refused_with_the_reason(train_config) -> None:
     with pytest.raises(ConfigError, match=r"two per GAN batch.*max_batches"):
         train(train_config("trainer.max_steps=10"))
