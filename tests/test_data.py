@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
+from style_gan.data import datamodule, loading
 from style_gan.data.datamodule import UnpairedDataModule
 from style_gan.data.images import load_rgb, scan_image_folder
 from style_gan.errors import ConfigError, DataError
@@ -189,3 +190,53 @@ def test_large_images_are_read_reduced_to_what_the_transform_needs(tmp_path: Pat
     resize = v2.Compose([v2.Resize(286, antialias=True), v2.PILToTensor()])
     full = resize(load_rgb(tmp_path / "large.png")).float()
     assert (resize(reduced).float() - full).abs().mean() < 8
+
+
+@pytest.mark.parametrize(
+    ("cpus", "processes", "workers"),
+    [(2, 1, 0), (3, 1, 2), (4, 1, 3), (16, 1, 8), (16, 4, 3), (8, 4, 0)],
+)
+def test_auto_workers_share_the_cpus_left_after_training(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, processes: int, workers: int
+) -> None:
+    monkeypatch.setattr(loading, "available_cpus", lambda: cpus)
+    assert loading.loader_workers("auto", processes) == workers
+    assert loading.loader_workers(5, processes) == 5
+
+
+def test_pinned_memory_is_auto_on_cuda_only_and_bad_loader_settings_are_refused(
+    tmp_path: Path,
+) -> None:
+    assert loading.pin_memory("auto", torch.device("cuda", 0))
+    assert not loading.pin_memory("auto", torch.device("cpu"))
+    assert loading.pin_memory(True, torch.device("cpu"))
+    root = write_unpaired_layout(tmp_path / "data", count=1)
+    for setting, message in (
+        ({"num_workers": "four"}, "data.num_workers='four' must be auto or a number >= 0"),
+        ({"num_workers": -1}, "data.num_workers=-1 must be"),
+        ({"pin_memory": "yes"}, "data.pin_memory='yes' must be auto, true or false"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            UnpairedDataModule(root, **setting)
+
+
+def test_a_run_loads_with_the_auto_settings_of_its_machine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(loading, "available_cpus", lambda: 3)
+    monkeypatch.setattr(datamodule, "available_cpus", lambda: 3)
+    root = write_unpaired_layout(tmp_path / "data", count=2)
+    data = UnpairedDataModule(root, load_size=32, crop_size=32)
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False)
+    data.trainer = trainer
+    data.setup("fit")
+    with caplog.at_level(logging.INFO, logger="style_gan.data.datamodule"):
+        loader = data.train_dataloader()
+        data.train_dataloader()
+    assert (loader.num_workers, loader.pin_memory, loader.persistent_workers) == (2, False, True)
+    lines = [r.getMessage() for r in caplog.records if "data loading" in r.getMessage()]
+    assert lines == [
+        "data loading: 2 worker processes per loader (3 CPUs, 1 training process), "
+        "pinned memory off"
+    ]
+    assert next(iter(loader))["content"].shape == (1, 3, 32, 32)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from style_gan.data.images import scan_image_folder
+from style_gan.data.loading import AUTO, available_cpus, loader_workers
+from style_gan.data.loading import pin_memory as pin_memory_for
 from style_gan.data.resumable import ResumableLoader, ResumableSampler, SeededDraws
 from style_gan.data.transforms import image_transform
 from style_gan.data.unpaired import UnpairedImageDataset
@@ -37,11 +40,14 @@ class ImageFolderDataModule(L.LightningDataModule):
         flip: bool = True,
         batch_size: int = 1,
         eval_batch_size: int = 4,
-        num_workers: int = 2,
-        pin_memory: bool = False,
+        num_workers: int | str = AUTO,
+        pin_memory: bool | str = AUTO,
         validate_on_test: bool = False,
     ) -> None:
         super().__init__()
+        # A bad value is refused now, not when the first loader is made.
+        loader_workers(num_workers, 1)
+        pin_memory_for(pin_memory, torch.device("cpu"))
         if not str(root).strip():
             raise DataError(f"data.root is empty; set it to a folder with {self.layout_help}")
         self.root = Path(root)
@@ -57,6 +63,7 @@ class ImageFolderDataModule(L.LightningDataModule):
         self.train_transform = image_transform(preprocess, load_size, crop_size, flip, train=True)
         self.eval_transform = image_transform(preprocess, load_size, crop_size, flip, train=False)
         self.datasets: dict[str, Dataset] = {}
+        self._loading_logged = False
 
     def setup(self, stage: str | None = None) -> None:
         if not self.root.is_dir():
@@ -98,9 +105,7 @@ class ImageFolderDataModule(L.LightningDataModule):
         return DataLoader(
             self.datasets[split],
             batch_size=self.eval_batch_size,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
+            **self._loader_options(),
             # Its own generator: each new iterator draws a seed for its workers, which from
             # torch's global RNG would shift every random draw after a validation.
             generator=torch.Generator(),
@@ -123,14 +128,34 @@ class ImageFolderDataModule(L.LightningDataModule):
             SeededDraws(dataset),
             batch_size=batch_size,
             sampler=sampler,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
+            **self._loader_options(),
             drop_last=True,
             # Not torch's global RNG: a new epoch's iterator would otherwise draw from it at a
             # point a resumed run does not reproduce.
             generator=torch.Generator().manual_seed(seed),
         )
+
+    def _loader_options(self) -> dict[str, Any]:
+        """num_workers, pin_memory and persistent_workers for this machine and run (``auto``:
+        see style_gan.data.loading), said once in the log."""
+        trainer = self.trainer
+        processes = trainer.num_devices if trainer is not None else 1
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        workers = loader_workers(self.num_workers, processes)
+        pinned = pin_memory_for(self.pin_memory, device)
+        if not self._loading_logged:
+            self._loading_logged = True
+            log.info(
+                "data loading: %d worker process%s per loader (%d CPUs, %d training "
+                "process%s), pinned memory %s",
+                workers,
+                "" if workers == 1 else "es",
+                available_cpus(),
+                processes,
+                "" if processes == 1 else "es",
+                "on" if pinned else "off",
+            )
+        return {"num_workers": workers, "pin_memory": pinned, "persistent_workers": workers > 0}
 
     def _training_position(self) -> tuple[int, int]:
         """(epoch, batches already trained on in it) of the fit this data serves, read from

@@ -22,6 +22,7 @@ from torchvision.transforms import v2
 
 from style_gan.data.datamodule import ImageFolderDataModule
 from style_gan.data.images import load_rgb, scan_image_folder
+from style_gan.data.loading import AUTO
 from style_gan.errors import DataError, UnreadableImageError, check_choice
 
 log = logging.getLogger(__name__)
@@ -149,8 +150,8 @@ class PairedDataModule(ImageFolderDataModule):
         flip: bool = True,
         batch_size: int = 1,
         eval_batch_size: int = 4,
-        num_workers: int = 2,
-        pin_memory: bool = False,
+        num_workers: int | str = AUTO,
+        pin_memory: bool | str = AUTO,
         validate_on_test: bool = False,
     ) -> None:
         super().__init__(
