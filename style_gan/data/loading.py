@@ -10,7 +10,8 @@ import torch
 from style_gan.errors import ConfigError
 
 AUTO = "auto"
-# Workers beyond this load faster than any single GPU trains on 256 px crops.
+# A cap, so a many-core node does not start dozens of processes per loader; where the
+# best number lies on a GPU machine was not measured (none was lent).
 MAX_AUTO_WORKERS = 8
 
 
