@@ -9,6 +9,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import RichProgressBar
 
+from style_gan.run.callbacks import batches_seen
+
 
 class BatchBudgetBar(RichProgressBar):
     """RichProgressBar; with ``max_batches`` set, its training bar shows the run's batches done
@@ -30,7 +32,7 @@ class BatchBudgetBar(RichProgressBar):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_start(trainer, pl_module)
         if self.max_batches is not None:
-            self._update(self.train_progress_bar_id, batches_done(trainer, pl_module))
+            self._update(self.train_progress_bar_id, batches_seen(trainer, pl_module))
 
     def on_train_batch_end(
         self,
@@ -45,10 +47,5 @@ class BatchBudgetBar(RichProgressBar):
             return
         if not self.is_disabled and self.train_progress_bar_id is None:
             self._initialize_train_progress_bar_id()
-        self._update(self.train_progress_bar_id, batches_done(trainer, pl_module))
+        self._update(self.train_progress_bar_id, batches_seen(trainer, pl_module))
         self._update_metrics(trainer, pl_module)
-
-
-def batches_done(trainer: L.Trainer, pl_module: L.LightningModule) -> int:
-    """Training batches finished in the whole run (``global_step`` counts optimizer steps)."""
-    return trainer.global_step // getattr(pl_module, "optimizer_steps_per_batch", 1)
