@@ -4,10 +4,13 @@ Composes ``conf/train.yaml`` (the demo experiment: 64 px demo data, the small Cy
 default validation size) once per ``metrics=<option>`` and times real ``lightning.Trainer
 .validate`` calls on one model, which update the metrics every batch and compute them at the
 epoch's end as in training. The first validation of a run also computes the style images'
-statistics for the style metrics (fd_effnet, kid_effnet), so it is reported apart from the
-median of the later ones. One untimed validation without metrics warms the process up first;
-then the options take turns, one validation each per round, so that load from other processes
-on a shared machine falls on all of them alike. Ratios are to ``none`` measured in this run.
+statistics for the style metrics (fd_effnet, kid_effnet) and the content images' features,
+which the shared EfficientNet keeps, so it is reported apart from the median of the later ones.
+Before each validation the model's weights are nudged (untimed), as a training step would,
+so every validation translates anew and only what training keeps is reused. One untimed
+validation without metrics warms the process up first; then the options take turns, one
+validation each per round, so that load from other processes on a shared machine falls on all
+of them alike. Ratios are to ``none`` measured in this run.
 
     python benchmarks/metrics_overhead.py
     python benchmarks/metrics_overhead.py --metrics none semantic all --repeats 5
@@ -83,8 +86,18 @@ def build(cfg: DictConfig, accelerator: str) -> Run:
     return Run(trainer, model, datamodule)
 
 
-def validation_seconds(run: Run) -> float:
-    """Wall time of one ``trainer.validate`` call (all queued GPU work included)."""
+def nudge(model: L.LightningModule, generator: torch.Generator) -> None:
+    """Move every weight a little, as a training step would: new translations next time."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            noise = torch.randn(parameter.shape, generator=generator) * 1e-3
+            parameter.add_(noise.to(parameter.device, parameter.dtype))
+
+
+def validation_seconds(run: Run, generator: torch.Generator) -> float:
+    """Wall time of one ``trainer.validate`` call (all queued GPU work included), after an
+    untimed ``nudge``."""
+    nudge(run.model, generator)
     device = run.trainer.strategy.root_device
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -119,7 +132,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir, run_dir = args.data_dir.resolve(), Path(tmp)
         cfg = compose_config("none", data_dir, run_dir)
-        validation_seconds(build(cfg, args.accelerator))  # warm-up, untimed
+        generator = torch.Generator().manual_seed(0)
+        validation_seconds(build(cfg, args.accelerator), generator)  # warm-up, untimed
         runs = {
             option: build(compose_config(option, data_dir, run_dir), args.accelerator)
             for option in options
@@ -128,7 +142,7 @@ def main() -> None:
         times: dict[str, list[float]] = {option: [] for option in options}
         for _ in range(args.repeats):
             for option, run in runs.items():
-                times[option].append(validation_seconds(run))
+                times[option].append(validation_seconds(run, generator))
     base = runs["none"]
     device = base.trainer.strategy.root_device
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")

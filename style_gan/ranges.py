@@ -20,4 +20,9 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """Generator-range float [-1, 1] (or uint8, unchanged) -> uint8 [0, 255], rounded."""
     if images.dtype == torch.uint8:
         return images
-    return (to_unit_range(images) * 255).round().to(torch.uint8)
+    return unit_to_uint8(to_unit_range(images))
+
+
+def unit_to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Float [0, 1] -> uint8 [0, 255], rounded (clamped)."""
+    return (images.float().clamp(0, 1) * 255).round().to(torch.uint8)

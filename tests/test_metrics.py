@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hydra
 import numpy as np
 import pytest
 import skimage.data
@@ -19,6 +20,7 @@ from style_gan.metrics.semantic import SemanticPreservation
 from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.efficientnet_lite import efficientnet_lite0
 from style_gan.ranges import to_uint8
+from tests.conftest import compose_config
 
 EGYPTIAN_CAT, ESPRESSO = 285, 967
 
@@ -170,3 +172,77 @@ def test_a_users_segmenter_adds_per_pixel_prediction_agreement(crops) -> None:
     metric.reset()
     metric.update(cats, coffee)
     assert 0 <= metric.compute()["prediction_agreement"].item() < 1.0
+
+
+def test_configured_efficientnet_metrics_share_one_network(tmp_path: Path) -> None:
+    cfg = compose_config(
+        "train", ["metrics=[fd_effnet,kid_effnet,semantic]"], tmp_path / "run", tmp_path
+    )
+    suite = hydra.utils.instantiate(cfg.metrics)
+    (network,) = suite.feature_networks
+    assert suite.style["fd_effnet"].inception is network
+    assert suite.style["kid_effnet"].inception is network
+    assert suite.content["semantic"].features is network
+
+
+def shared_suite() -> MetricSuite:
+    return MetricSuite(
+        style={
+            "fd": FrechetInceptionDistance(
+                feature=EfficientNetFeatures(), reset_real_features=False
+            ),
+            "kid": KernelInceptionDistance(
+                feature=EfficientNetFeatures(), subset_size=4, subsets=5, reset_real_features=False
+            ),
+        },
+        content={"semantic": SemanticPreservation()},
+    )
+
+
+def test_each_image_goes_through_the_shared_network_once_per_validation(crops) -> None:
+    cats, coffee = (generator_range(images) for images in crops)
+    suite = shared_suite()
+    (network,) = suite.feature_networks
+    before = network.computed_images
+    suite.update(translated=coffee, content=cats, style=cats)
+    first = suite.compute()
+    # content == style here: 8 + 8 distinct images, though five metric inputs saw them.
+    assert network.computed_images - before == 16
+    # Later validations: only the new translations; content features and style statistics
+    # are kept.
+    suite.update(translated=coffee.flip(-1), content=cats, style=cats)
+    suite.compute()
+    assert network.computed_images - before == 24
+    # The first validation's translations were forgotten: asking again computes them again.
+    suite.update(translated=coffee, content=cats, style=cats)
+    again = suite.compute()
+    assert network.computed_images - before == 32
+    assert again["fd"] == pytest.approx(first["fd"], rel=1e-6)
+    assert again["semantic/cosine"] == pytest.approx(first["semantic/cosine"], rel=1e-6)
+
+
+def test_shared_cached_features_give_the_values_of_separate_networks(crops) -> None:
+    cats, coffee = crops
+    shared = shared_suite()
+    shared.update(generator_range(coffee), generator_range(cats), generator_range(cats))
+    values = shared.compute()
+    assert values["fd"] == pytest.approx(frechet(EfficientNetFeatures(), cats, coffee), rel=1e-5)
+    semantic = SemanticPreservation()
+    semantic.update(cats, coffee)
+    expected = semantic.compute()
+    assert values["semantic/cosine"] == pytest.approx(expected["cosine"].item(), rel=1e-6)
+    assert values["semantic/class_agreement"] == expected["class_agreement"].item()
+
+
+def test_class_agreement_counts_the_content_class_among_the_stylised_top_k(crops) -> None:
+    cats, _ = crops
+    noisy = cats.float() + torch.randn(cats.shape, generator=torch.Generator().manual_seed(0)) * 8
+    noisy = noisy.clamp(0, 255).round().to(torch.uint8)
+    agreement = {}
+    for top_k in (1, 5):
+        metric = SemanticPreservation(top_k=top_k)
+        metric.update(cats, noisy)
+        agreement[top_k] = metric.compute()["class_agreement"].item()
+    assert agreement[1] <= agreement[5]
+    with pytest.raises(ValueError, match="top_k must be at least 1"):
+        SemanticPreservation(top_k=0)

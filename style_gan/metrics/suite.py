@@ -9,6 +9,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from style_gan.errors import ConfigError
+from style_gan.metrics.features import EfficientNetFeatures
 from style_gan.ranges import to_uint8, to_unit_range
 
 
@@ -25,6 +26,10 @@ class MetricSuite(nn.Module):
     ``artfid`` (None = off) names an LPIPS content metric and an FID style metric of the suite,
     ``{"lpips": ..., "fid": ...}``, and adds ArtFID = (1 + LPIPS(content, translated)) ·
     (1 + FID(style, translated)) (Wright & Ommer 2022; lower is better).
+
+    Metrics that measure with the same EfficientNet (same weights and input size) are given
+    one shared copy of it, which caches features by image: each image goes through it once
+    per validation, and the content images once per run.
 
     ``compute()`` gives each value under its name (dict-valued metrics as ``name/key``; a
     (mean, std) pair as its mean) and the best so far as ``<name>_best``, by the metric's own
@@ -60,6 +65,9 @@ class MetricSuite(nn.Module):
                 f"{list(self.style)})"
             )
         self.artfid = None if artfid is None else dict(artfid)
+        self.feature_networks = _share_feature_networks(
+            [*self.style.values(), *self.content.values(), *self.target.values()]
+        )
         self.best: dict[str, float] = {}
         self.real_done = False
 
@@ -123,6 +131,8 @@ class MetricSuite(nn.Module):
             artfid = (1 + values[self.artfid["lpips"]]) * (1 + values[self.artfid["fid"]])
             self._record(values, "artfid", artfid, higher_is_better=False)
         self.real_done = self.real_done or saw_style
+        for network in self.feature_networks:
+            network.forget_unused()
         return values
 
     def _record(
@@ -134,6 +144,17 @@ class MetricSuite(nn.Module):
             self.best[key] = better(self.best.get(key, value), value)
         if key in self.best:
             values[f"{key}_best"] = self.best[key]
+
+
+def _share_feature_networks(metrics: list[Metric]) -> list[EfficientNetFeatures]:
+    """Point every metric at one EfficientNetFeatures per ``sharing_key``; return those."""
+    shared: dict[tuple, EfficientNetFeatures] = {}
+    for metric in metrics:
+        for parent in list(metric.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, EfficientNetFeatures):
+                    setattr(parent, name, shared.setdefault(child.sharing_key, child))
+    return list(shared.values())
 
 
 def _scalars(name: str, result: torch.Tensor | tuple | dict) -> dict[str, float]:
