@@ -16,6 +16,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from style_gan.errors import CheckpointError, ConfigError
 from style_gan.metrics.features import EfficientNetFeatures
+from style_gan.metrics.frechet import FrechetDistance
 from style_gan.metrics.semantic import SemanticPreservation
 from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.efficientnet_lite import efficientnet_lite0
@@ -88,6 +89,45 @@ def test_generator_range_and_uint8_give_the_same_distance(features, crops) -> No
     suite.update(generator_range(coffee), generator_range(cats), generator_range(cats))
     assert suite.compute()["fd"] == pytest.approx(direct, rel=1e-4)
     assert torch.allclose(features(cats), features(cats / 255), atol=1e-4)
+
+
+def test_frechet_distance_is_torchmetrics_value_on_few_and_on_many_fake_images(
+    features, crops
+) -> None:
+    cats, coffee = crops
+    ours = FrechetDistance(features, reset_real_features=False)
+    ours.update(cats, real=True)
+    ours.update(coffee, real=False)  # 8 fake images < 1280 features: the Gram-matrix path
+    assert ours.compute().item() == pytest.approx(frechet(features, cats, coffee), rel=1e-4)
+
+    torch.manual_seed(0)
+    small = TinyFeatures()
+    many = torch.randint(0, 256, (40, 3, 16, 16), dtype=torch.uint8)  # 40 fake > 6 features
+    reference = FrechetInceptionDistance(feature=small)
+    fast = FrechetDistance(small, reset_real_features=False)
+    for metric in (reference, fast):
+        metric.update(many[:24], real=True)
+        metric.update(many[24:].flip(-1).repeat(3, 1, 1, 1), real=False)
+    assert fast.compute().item() == pytest.approx(reference.compute().item(), rel=1e-4)
+    # Real statistics survive reset (reset_real_features=False); fake ones do not.
+    fast.reset()
+    with pytest.raises(ValueError, match="at least 2 style and 2 translated images, got 24 and 0"):
+        fast.compute()
+    with pytest.raises(ValueError, match="num_features"):
+        FrechetDistance(torch.nn.Identity())
+
+
+class TinyFeatures(torch.nn.Module):
+    """A 6-d random feature network, so that more fake images than features fit in a test."""
+
+    num_features = 6
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.project = torch.nn.Linear(3, 6)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.project(images.float().mean(dim=(2, 3)) / 255).tanh()
 
 
 def test_kernel_distance_on_efficientnet_features(features, crops) -> None:
@@ -180,7 +220,7 @@ def test_configured_efficientnet_metrics_share_one_network(tmp_path: Path) -> No
     )
     suite = hydra.utils.instantiate(cfg.metrics)
     (network,) = suite.feature_networks
-    assert suite.style["fd_effnet"].inception is network
+    assert suite.style["fd_effnet"].feature is network
     assert suite.style["kid_effnet"].inception is network
     assert suite.content["semantic"].features is network
 
@@ -188,9 +228,7 @@ def test_configured_efficientnet_metrics_share_one_network(tmp_path: Path) -> No
 def shared_suite() -> MetricSuite:
     return MetricSuite(
         style={
-            "fd": FrechetInceptionDistance(
-                feature=EfficientNetFeatures(), reset_real_features=False
-            ),
+            "fd": FrechetDistance(EfficientNetFeatures(), reset_real_features=False),
             "kid": KernelInceptionDistance(
                 feature=EfficientNetFeatures(), subset_size=4, subsets=5, reset_real_features=False
             ),

@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from torchmetrics.image.fid import FrechetInceptionDistance
 
 from style_gan.metrics.features import EfficientNetFeatures
+from style_gan.metrics.frechet import FrechetDistance
 from style_gan.metrics.semantic import SemanticPreservation
 
 
@@ -26,7 +26,7 @@ def metric_values(rank: int, world_size: int) -> dict[str, float]:
     share = slice(rank * 8 // world_size, (rank + 1) * 8 // world_size)
     semantic = SemanticPreservation()
     semantic.update(content[share], stylised[share])
-    frechet = FrechetInceptionDistance(feature=EfficientNetFeatures())
+    frechet = FrechetDistance(EfficientNetFeatures())
     frechet.update(content[share], real=True)
     frechet.update(stylised[share], real=False)
     values = {f"semantic/{k}": v.item() for k, v in semantic.compute().items()}
