@@ -26,8 +26,9 @@ from PIL import Image
 from skimage import data
 
 from style_gan.inference.generator import load_generator
-from style_gan.inference.stylizer import Stylizer, cpu_has_native_bf16
+from style_gan.inference.stylizer import Stylizer
 from style_gan.nets.generators import ResnetGenerator
+from style_gan.precision import cpu_has_native_bf16
 
 
 def photo(size: int) -> Image.Image:

@@ -15,6 +15,7 @@ from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
+from style_gan.precision import resolve_precision
 from style_gan.run.callbacks import PerRankSeed, StoreConfig
 from style_gan.run.checkpoints import (
     AtomicCheckpointIO,
@@ -72,10 +73,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model: L.LightningModule = hydra.utils.instantiate(cfg.model, metrics=metrics)
         output_dir = Path(cfg.paths.output_dir)
         check_room_for_checkpoints(output_dir, checkpoint_bytes(model))
+        precision, why = resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator)
+        if why is not None:
+            log.info("trainer.precision=auto: %s (%s)", precision, why)
         # Tests compose with the hydra node included; it is no part of the run's settings.
         config = OmegaConf.to_container(
             OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"]), resolve=True
         )
+        config["trainer"]["precision"] = precision  # what ran, not "auto"
         callbacks = [
             *instantiate_group(cfg.get("callbacks")),
             StoreConfig(config),
@@ -95,6 +100,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             callbacks=callbacks,
             logger=loggers or False,
             plugins=plugins,
+            precision=precision,
             max_steps=optimizer_steps(cfg.get("max_batches"), model),
         )
         for logger in loggers:

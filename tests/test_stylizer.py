@@ -14,9 +14,9 @@ from style_gan import Stylizer
 from style_gan.data.images import open_image
 from style_gan.errors import ConfigError, DataError, UnreadableImageError
 from style_gan.inference.images import embedded_metadata, find_images, save_image
-from style_gan.inference.stylizer import cpu_has_native_bf16
 from style_gan.inference.tiling import pad_to_multiple, run_padded, run_tiled
 from style_gan.nets.generators import ResnetGenerator
+from style_gan.precision import cpu_has_native_bf16
 from tests.conftest import write_image
 
 IMAGE_METHODS = ["cyclegan", "cut", "fastcut", "pix2pix"]

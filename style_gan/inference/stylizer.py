@@ -22,6 +22,7 @@ from style_gan.errors import ConfigError
 from style_gan.inference.generator import TrainedGenerator, load_generator, load_pretrained
 from style_gan.inference.images import as_input_image
 from style_gan.inference.tiling import downscale, run_padded, run_tiled, tiles_needed
+from style_gan.precision import cpu_has_native_bf16
 from style_gan.ranges import to_uint8
 
 PRECISIONS = {"32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
@@ -36,12 +37,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU runs bf16 convolutions natively (AVX512-BF16 or AMX through oneDNN).
-    torch has no public query for it; its oneDNN backend answers this private one."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 class Stylizer:
