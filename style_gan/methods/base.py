@@ -72,6 +72,9 @@ class GanMethod(L.LightningModule):
         self.optimizer_d = optimizer_d
         self.lr_schedule = LinearDecay(lr_constant_epochs, lr_decay_epochs)
         self.__dict__["metrics"] = metrics
+        # 2 × batch + phase (0 = G, 1 = D) of the first non-finite loss, 0 while there is none;
+        # on the loss's device (see backward_and_step).
+        self._first_non_finite: torch.Tensor | None = None
 
     def keep_ema(self, decay: float | None) -> None:
         """Keep an exponential moving average ``<name>_ema`` of each generator in
@@ -136,19 +139,39 @@ class GanMethod(L.LightningModule):
         clipping) in ``on_before_optimizer_step``.
         Through Lightning's calls, so precision plugins and DDP see every step.
 
-        A non-finite loss stops the run (DivergenceError) before it reaches the weights; the
-        last checkpoint, written between batches, keeps the last finite state.
+        A non-finite loss is noted on the device, not read: reading a GPU value on the host
+        waits for all the work queued before it, every phase. ``raise_if_diverged`` reads it
+        every ``trainer.log_every_n_steps`` batches, before validation and before any
+        checkpoint is written, so no checkpoint holds a diverged state.
         """
-        if not torch.isfinite(loss):
-            phase = "generator" if optimizer is self.optimizers()[0] else "discriminator"
-            raise DivergenceError(
-                f"the {phase} loss is {loss.item()} at batch {self.batches_done + 1}: training "
-                "diverged; lower the learning rates (model.optimizer_g.lr, model.optimizer_d.lr) "
-                "or set model.gradient_clip_norm, and resume from the last checkpoint"
-            )
+        phase = 0 if optimizer is self.optimizers()[0] else 1
+        if self._first_non_finite is None:
+            self._first_non_finite = torch.zeros((), dtype=torch.long, device=loss.device)
+        first = self._first_non_finite
+        bad = ~torch.isfinite(loss.detach()) & (first == 0)
+        first.copy_(torch.where(bad, 2 * (self.batches_done + 1) + phase, first))
         optimizer.zero_grad()
         self.manual_backward(loss)
         optimizer.step()
+
+    def raise_if_diverged(self) -> None:
+        """DivergenceError naming the phase and batch of the first non-finite loss, if any."""
+        code = 0 if self._first_non_finite is None else int(self._first_non_finite.item())
+        if code:
+            batch, phase = divmod(code, 2)
+            raise DivergenceError(
+                f"the {('generator', 'discriminator')[phase]} loss is not finite at batch "
+                f"{batch}: training diverged; lower the learning rates (model.optimizer_g.lr, "
+                "model.optimizer_d.lr) or set model.gradient_clip_norm, and resume from the "
+                "last checkpoint"
+            )
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.batches_done % self.trainer.log_every_n_steps == 0:
+            self.raise_if_diverged()
+
+    def on_train_end(self) -> None:
+        self.raise_if_diverged()
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         # Clipping happens here, inside optimizer.step(): under 16-mixed the precision plugin
@@ -180,6 +203,7 @@ class GanMethod(L.LightningModule):
             self.metrics.update(translated, batch["content"], batch["style"], batch.get("target"))
 
     def on_validation_start(self) -> None:
+        self.raise_if_diverged()
         if self.metrics:
             self.metrics.to(self.device)
 
@@ -189,6 +213,7 @@ class GanMethod(L.LightningModule):
             self.log_dict({f"val/{k}": v for k, v in self.metrics.compute().items()})
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.raise_if_diverged()
         if self.metrics:
             checkpoint["metrics_best"] = dict(self.metrics.best)
 

@@ -1,6 +1,6 @@
 """The console's progress bar: Lightning's rich bar, counting toward ``max_batches`` when the run
 has that budget (a bar of one epoch's batches of ``max_epochs`` says nothing about when a
-300-batch run ends)."""
+300-batch run ends), and reading the logged losses only as often as the loggers do."""
 
 from __future__ import annotations
 
@@ -14,11 +14,25 @@ from style_gan.run.callbacks import batches_seen
 
 class BatchBudgetBar(RichProgressBar):
     """RichProgressBar; with ``max_batches`` set, its training bar shows the run's batches done
-    (a resumed run starts where it stopped) out of ``max_batches``, and the epoch."""
+    (a resumed run starts where it stopped) out of ``max_batches``, and the epoch. The losses
+    it shows are read every ``trainer.log_every_n_steps`` batches."""
 
     def __init__(self, max_batches: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_batches = max_batches
+        self._shown: dict[str, int | str | float | dict[str, float]] = {}
+        self._shown_at = -1
+
+    def get_metrics(
+        self, trainer: L.Trainer, pl_module: L.LightningModule
+    ) -> dict[str, int | str | float | dict[str, float]]:
+        # Lightning turns the bar's logged tensors into numbers each time it is drawn; for a
+        # tensor on a GPU that waits for all the work queued before it, every batch.
+        done = batches_seen(trainer, pl_module)
+        if not trainer.training or done - self._shown_at >= trainer.log_every_n_steps:
+            self._shown = super().get_metrics(trainer, pl_module)
+            self._shown_at = done
+        return self._shown
 
     @property
     def total_train_batches(self) -> int | float:
