@@ -159,7 +159,7 @@ class DCGAN(GanMethod):
     def sample_images(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Image columns for a sample grid: G(fixed noise), the same z at every call, split into
         ``generated_<j>`` columns of as many rows as the batch has examples, then ``style``
-        (real style images, the grid's last row)."""
+        (real style images, the last column)."""
         style = batch["style"].to(self.device)
         fakes = self(self.fixed_noise)
         rows = min(style.shape[0], fakes.shape[0])

@@ -13,10 +13,10 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.model_summary import get_human_readable_count
-from torchvision.utils import make_grid, save_image
+from torchvision.utils import save_image
 
 from style_gan.errors import ConfigError
-from style_gan.ranges import to_unit_range
+from style_gan.run.sample_grid import make_sample_grid
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ class SampleGrid(L.Callback):
     (a training batch stands in until the first validation, or for good without validation).
 
     The method's ``sample_images(batch)`` returns named (N, 3, H, W) tensors in [-1, 1]: each
-    entry is a column (for CycleGAN: content | translated | reconstructed), one row per
-    example, and a ``style`` entry fills one last row with style-domain images. Grids go to
+    entry is a labelled column (for CycleGAN: content | result | reconstruction | style), one
+    row per example (``sample_grid.make_sample_grid``). Grids go to
     ``dirpath/epoch=E-batch=B.png`` (``final.png`` at the end) and to every logger that takes
     images (TensorBoard, W&B). ``every_n_batches`` None = only after validation.
     """
@@ -171,13 +171,3 @@ class SampleGrid(L.Callback):
                 logger.experiment.add_image("samples", grid, step)
             elif isinstance(logger, WandbLogger):
                 logger.log_image("samples", [grid], step=step, caption=[name])
-
-
-def make_sample_grid(images: dict[str, torch.Tensor]) -> torch.Tensor:
-    """(3, H', W') grid in [0, 1]: one row per example of the column images, then ``style``."""
-    columns = [to_unit_range(v) for k, v in images.items() if k != "style"]
-    per_example = torch.stack(columns, dim=1).flatten(0, 1)
-    tiles = [per_example]
-    if "style" in images:
-        tiles.append(to_unit_range(images["style"][: len(columns)]))
-    return make_grid(torch.cat(tiles).cpu(), nrow=len(columns), padding=2, pad_value=1.0)
