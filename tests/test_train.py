@@ -9,6 +9,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import RichProgressBar
 
 from style_gan.errors import CheckpointError, ConfigError
 from style_gan.run.last_checkpoint import STOP_SIGNALS, RunInterrupted
@@ -109,6 +110,34 @@ def test_the_progress_bar_counts_the_runs_batches_toward_max_batches(
     train(train_config("max_batches=3", "trainer.max_epochs=5", *bar, run_dir=tmp_path / "run"))
     final = capfd.readouterr().out.strip().splitlines()[0]
     assert final.startswith("Epoch 1, batch") and " 3/3 " in final
+
+
+def test_the_progress_bar_reads_the_losses_only_every_log_every_n_steps_batches(
+    train_config, tmp_path, monkeypatch
+) -> None:
+    # Reading a logged loss copies it to the host, which waits for a GPU's queued work.
+    reads: list[int] = []
+    read = RichProgressBar.get_metrics
+
+    def counting(self, trainer, pl_module):
+        if trainer.training:
+            reads.append(trainer.global_step // 2)
+        return read(self, trainer, pl_module)
+
+    monkeypatch.setattr(RichProgressBar, "get_metrics", counting)
+    bar = [
+        "+callbacks.progress_bar._target_=style_gan.run.progress.BatchBudgetBar",
+        "+callbacks.progress_bar.max_batches=6",
+    ]
+    cfg = train_config(
+        "max_batches=6",
+        "trainer.max_epochs=5",
+        "trainer.log_every_n_steps=2",
+        *bar,
+        run_dir=tmp_path / "run",
+    )
+    train(cfg)
+    assert reads[0] == 1 and len(reads) <= 3, reads  # six batches, read after 1, 3 and 5
 
 
 def test_trainer_max_steps_is_refused_with_the_reason(train_config) -> None:

@@ -21,7 +21,7 @@ class BatchBudgetBar(RichProgressBar):
         super().__init__(**kwargs)
         self.max_batches = max_batches
         self._shown: dict[str, int | str | float | dict[str, float]] = {}
-        self._shown_at = -1
+        self._shown_at: int | None = None
 
     def get_metrics(
         self, trainer: L.Trainer, pl_module: L.LightningModule
@@ -29,7 +29,8 @@ class BatchBudgetBar(RichProgressBar):
         # Lightning turns the bar's logged tensors into numbers each time it is drawn; for a
         # tensor on a GPU that waits for all the work queued before it, every batch.
         done = batches_seen(trainer, pl_module)
-        if not trainer.training or done - self._shown_at >= trainer.log_every_n_steps:
+        due = self._shown_at is None or done - self._shown_at >= trainer.log_every_n_steps
+        if due or not trainer.training:
             self._shown = super().get_metrics(trainer, pl_module)
             self._shown_at = done
         return self._shown
