@@ -10,6 +10,7 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.metrics.suite import MetricSuite
+from style_gan.precision import resolve_precision
 from style_gan.run.callbacks import BestCheckpoint
 from style_gan.run.cli import CONFIG_DIR
 from style_gan.run.instantiate import check_target_keys, instantiate_group
@@ -71,7 +72,10 @@ def test_trainer_logger_and_callback_configs_instantiate(
     check_target_keys(cfg)
     callbacks = instantiate_group(cfg.get("callbacks"))
     loggers = instantiate_group(cfg.get("logger"))
-    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    precision, _ = resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator)
+    trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, precision=precision
+    )
     assert isinstance(trainer, L.Trainer)
 
 
