@@ -4,15 +4,24 @@ scored against the demo's known ground truth on held-out photos, next to the ide
 The demo's style is a known function (``style_gan.data.demo.ink_print``), so ``testB/x.png``
 is the true stylisation of ``testA/x.png``. For every method: L1, PSNR and SSIM of
 ``translate(batch)`` against that truth, and training images/s; the identity row scores the
-content image itself. A method that does not beat the identity has not learnt the style.
+content image itself. A method that does not beat the identity has not learnt the style. The
+checkerboard column is the outputs' share of power at periods of 2 and 4 pixels
+(``style_gan.metrics.checkerboard``), in %; the identity row is the photos' own level.
 Each method is built from the project's configs exactly as ``style-gan-train model=NAME``
 would (the demo experiment's sizes for it), with one change: a constant learning rate, so
 every method trains for the same number of batches at its full rate. pix2pix is trained on
 the true pairs and is the supervised reference, not a competitor of the unpaired methods.
 
+Every method trains once per ``--seeds`` seed and ``--precision``; a row gives the mean and
+(±) the standard deviation over the seeds, and "beats" needs the mean to beat the identity on
+L1, PSNR and SSIM alike (how many seeds did so on all three is shown too).
+
     python benchmarks/methods_vs_identity.py --batches 300
-    python benchmarks/methods_vs_identity.py --batches 50 --methods cyclegan cut
+    python benchmarks/methods_vs_identity.py --batches 50 --methods cyclegan cut --seeds 0
     python benchmarks/methods_vs_identity.py --methods cut --overrides model.ema_decay=0.99
+    python benchmarks/methods_vs_identity.py --precision 32-true bf16-mixed
+    python benchmarks/methods_vs_identity.py --methods cyclegan \
+        --overrides model.generator.upsample=nearest
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import argparse
 import logging
 import platform
+import statistics
 import tempfile
 import time
 import warnings
@@ -36,6 +46,7 @@ from torchmetrics.functional.image import (
 )
 
 from style_gan.methods.base import GanMethod
+from style_gan.metrics.checkerboard import periodic_power_share
 from style_gan.ranges import to_unit_range
 from style_gan.run.cli import CONFIG_DIR
 
@@ -63,9 +74,10 @@ class TrainTimer(L.Callback):
 
 
 def score(model: GanMethod | None, loader: Any) -> dict[str, float]:
-    """Mean L1 (on [-1, 1]), PSNR and SSIM (on [0, 1]) against the true stylisation; the
-    identity when ``model`` is None."""
-    totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
+    """Mean L1 (on [-1, 1]), PSNR and SSIM (on [0, 1]) against the true stylisation, and the
+    outputs' checkerboard share (``periodic_power_share``); the identity when ``model`` is
+    None."""
+    totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0, "checkerboard": 0.0}
     count = 0
     with torch.no_grad():
         for batch in loader:
@@ -78,11 +90,14 @@ def score(model: GanMethod | None, loader: Any) -> dict[str, float]:
             totals["ssim"] += (
                 structural_similarity_index_measure(fake, real, data_range=1.0).item() * n
             )
+            totals["checkerboard"] += periodic_power_share(fake).sum().item()
             count += n
     return {k: v / count for k, v in totals.items()}
 
 
-def run_method(name: str, args: argparse.Namespace, work: Path) -> dict[str, float]:
+def run_method(
+    name: str, seed: int, precision: str, args: argparse.Namespace, work: Path
+) -> dict[str, float]:
     """Train ``name`` for ``args.batches`` batches on the demo; its scores and images/s."""
     overrides = [
         f"model={name}",
@@ -94,12 +109,13 @@ def run_method(name: str, args: argparse.Namespace, work: Path) -> dict[str, flo
     ]
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
-    L.seed_everything(args.seed, workers=True)
+    L.seed_everything(seed, workers=True)
     datamodule = hydra.utils.instantiate(cfg.data)
     model: GanMethod = hydra.utils.instantiate(cfg.model)
     timer = TrainTimer(warmup=2)
     trainer = L.Trainer(
         accelerator="cpu",
+        precision=precision,
         max_epochs=-1,
         max_steps=args.batches * model.optimizer_steps_per_batch,
         limit_val_batches=0,
@@ -122,7 +138,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--precision", nargs="+", default=["32-true"], help="Lightning's")
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a demo data folder")
     parser.add_argument(
         "--overrides", nargs="*", default=[], help="config overrides for every method"
@@ -132,11 +149,11 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     print(
         f"machine: {platform.processor() or platform.machine()}  torch {torch.__version__}  "
-        f"threads {torch.get_num_threads()}  batches {args.batches}  image {args.image_size}px"
+        f"threads {torch.get_num_threads()}  batches {args.batches}  image {args.image_size}px  "
+        f"seeds {args.seeds}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows = {name: run_method(name, args, work) for name in args.methods}
         with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(
                 "train",
@@ -146,22 +163,54 @@ def main() -> None:
                 ],
             )
         datamodule = hydra.utils.instantiate(cfg.data)
+        datamodule.prepare_data()
         datamodule.setup("test")
         identity = score(None, datamodule.test_dataloader())
-    print(
-        f"{'method':<10} {'L1 ↓':>7} {'PSNR dB ↑':>10} {'SSIM ↑':>7} {'images/s':>9}  vs identity"
-    )
-    print(
-        f"{'identity':<10} {identity['l1']:7.4f} {identity['psnr']:10.2f} {identity['ssim']:7.4f}"
-    )
-    for name, row in rows.items():
-        verdict = (
-            "beats" if row["l1"] < identity["l1"] and row["psnr"] > identity["psnr"] else "NOT"
+        print(
+            f"{'method':<10} {'precision':<11} {'L1 ↓':>15} {'PSNR dB ↑':>13} {'SSIM ↑':>15} "
+            f"{'checker % ↓':>15} {'images/s':>9}  vs identity"
         )
         print(
-            f"{name:<10} {row['l1']:7.4f} {row['psnr']:10.2f} {row['ssim']:7.4f} "
-            f"{row['images_per_s']:9.2f}  {verdict}"
+            f"{'identity':<10} {'':<11} {identity['l1']:15.4f} {identity['psnr']:13.2f} "
+            f"{identity['ssim']:15.4f} {identity['checkerboard'] * 100:15.3f}",
+            flush=True,
         )
+        for name in args.methods:
+            for precision in args.precision:
+                seeds = [run_method(name, seed, precision, args, work) for seed in args.seeds]
+                print_row(name, precision, seeds, identity)
+
+
+def print_row(
+    name: str, precision: str, seeds: list[dict[str, float]], identity: dict[str, float]
+) -> None:
+    """One table row: mean ± spread over the seeds and the verdict against the identity."""
+    mean = {key: statistics.mean(run[key] for run in seeds) for key in seeds[0]}
+    spread = {key: spread_of([run[key] for run in seeds]) for key in seeds[0]}
+    wins = sum(beats(run, identity) for run in seeds)
+    verdict = "beats" if beats(mean, identity) else "NOT"
+    print(
+        f"{name:<10} {precision:<11} {mean['l1']:7.4f} ±{spread['l1']:6.4f} "
+        f"{mean['psnr']:6.2f} ±{spread['psnr']:5.2f} "
+        f"{mean['ssim']:7.4f} ±{spread['ssim']:6.4f} "
+        f"{mean['checkerboard'] * 100:7.3f} ±{spread['checkerboard'] * 100:6.3f} "
+        f"{mean['images_per_s']:9.2f}  {verdict} ({wins}/{len(seeds)} seeds)",
+        flush=True,
+    )
+
+
+def beats(scores: dict[str, float], identity: dict[str, float]) -> bool:
+    """Better than the identity on L1, PSNR and SSIM alike."""
+    return (
+        scores["l1"] < identity["l1"]
+        and scores["psnr"] > identity["psnr"]
+        and scores["ssim"] > identity["ssim"]
+    )
+
+
+def spread_of(values: list[float]) -> float:
+    """Sample standard deviation; 0 for a single seed."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 if __name__ == "__main__":

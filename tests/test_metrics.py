@@ -15,6 +15,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from style_gan.errors import CheckpointError, ConfigError
+from style_gan.metrics.checkerboard import CheckerboardShare, periodic_power_share
 from style_gan.metrics.features import EfficientNetFeatures
 from style_gan.metrics.frechet import FrechetDistance
 from style_gan.metrics.semantic import SemanticPreservation
@@ -284,3 +285,39 @@ def test_class_agreement_counts_the_content_class_among_the_stylised_top_k(crops
     assert agreement[1] <= agreement[5]
     with pytest.raises(ValueError, match="top_k must be at least 1"):
         SemanticPreservation(top_k=0)
+
+
+def test_periodic_power_share_is_zero_for_flat_one_for_a_checkerboard_and_low_for_photos(
+    crops,
+) -> None:
+    flat = torch.full((1, 3, 64, 64), 0.3)
+    y, x = torch.meshgrid(torch.arange(64), torch.arange(64), indexing="ij")
+    board = ((x + y) % 2).float().expand(1, 3, 64, 64)
+    stripes = ((x // 2) % 2).float().expand(1, 3, 64, 64)
+    torch.manual_seed(0)
+    noise = torch.rand(8, 3, 64, 64)
+    assert periodic_power_share(flat).item() == 0
+    assert periodic_power_share(board).item() == pytest.approx(1.0)
+    assert periodic_power_share(stripes).item() == pytest.approx(1.0)
+    # White noise spreads its power evenly: 15 of the 64 * 64 - 1 non-constant bins.
+    assert periodic_power_share(noise).mean().item() == pytest.approx(15 / 4095, rel=0.2)
+    photos = crops[0].float() / 255
+    board = board.repeat(1, 1, 2, 2)
+    assert periodic_power_share(photos).max().item() < 0.02
+    assert periodic_power_share(0.9 * photos + 0.1 * board).min().item() > 0.1
+    with pytest.raises(ValueError, match="divisible by 4"):
+        periodic_power_share(torch.zeros(1, 3, 30, 32))
+
+
+def test_checkerboard_metric_ranks_an_artifacted_translation_worse(tmp_path: Path, crops) -> None:
+    cfg = compose_config("train", ["metrics=checkerboard"], tmp_path / "run", tmp_path)
+    suite = hydra.utils.instantiate(cfg.metrics)
+    assert isinstance(suite.content["checkerboard"], CheckerboardShare)
+    y, x = torch.meshgrid(torch.arange(128), torch.arange(128), indexing="ij")
+    board = ((x + y) % 2).float().expand(1, 3, 128, 128)
+    photos = crops[0].float() / 255
+    values = []
+    for translated in (photos, 0.9 * photos + 0.1 * board):
+        suite.update(translated * 2 - 1, photos * 2 - 1, photos * 2 - 1)
+        values.append(suite.compute()["checkerboard"])
+    assert values[0] < 0.02 < 0.1 < values[1]

@@ -83,6 +83,7 @@ def _resnet(state: dict[str, torch.Tensor], path: Path) -> tuple[dict[str, Any],
         "n_blocks": len(blocks),
         "norm": norm,
         "dropout": 0.5 if dropout else 0.0,
+        "upsample": "transpose",
     }
     mapping = _BLOCK_LAYERS[dropout]
     renamed = {}

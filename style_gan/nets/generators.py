@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from style_gan.errors import ConfigError
-from style_gan.nets.layers import conv_bias, norm_layer
+from style_gan.nets.layers import conv_bias, norm_layer, upsample_conv
 
 
 def _check_divisible(x: torch.Tensor, factor: int, name: str) -> None:
@@ -48,7 +48,9 @@ class ResnetGenerator(nn.Module):
 
     ``resnet_9blocks`` (256 px) and ``resnet_6blocks`` (128 px) are the CycleGAN settings;
     with ``base_channels=64`` they have 11.378 M and 7.841 M parameters. H, W must be
-    divisible by ``size_multiple`` (4).
+    divisible by ``size_multiple`` (4). ``upsample`` is how the decoder doubles the size (see
+    ``layers.upsample_conv``): ``transpose`` is CycleGAN's (and what stored configs without the
+    key were trained with), ``nearest``/``bilinear`` a resize-convolution, same parameters.
     """
 
     size_multiple = 4
@@ -61,6 +63,7 @@ class ResnetGenerator(nn.Module):
         n_blocks: int = 9,
         norm: str = "instance",
         dropout: float = 0.0,
+        upsample: str = "transpose",
     ) -> None:
         super().__init__()
         bias = conv_bias(norm)
@@ -81,9 +84,7 @@ class ResnetGenerator(nn.Module):
         layers += [ResnetBlock(channels, norm, dropout) for _ in range(n_blocks)]
         for _ in range(2):
             layers += [
-                nn.ConvTranspose2d(
-                    channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias
-                ),
+                *upsample_conv(upsample, channels, channels // 2, bias),
                 norm_layer(norm, channels // 2),
                 nn.ReLU(inplace=True),
             ]

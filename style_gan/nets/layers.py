@@ -7,6 +7,7 @@ from torch import nn
 from style_gan.errors import check_choice
 
 NORMS = ("instance", "batch", "none")
+UPSAMPLINGS = ("transpose", "nearest", "bilinear")
 
 
 def norm_layer(norm: str, channels: int) -> nn.Module:
@@ -18,6 +19,29 @@ def norm_layer(norm: str, channels: int) -> nn.Module:
     if norm == "batch":
         return nn.BatchNorm2d(channels, affine=True)
     return nn.Identity()
+
+
+def upsample_conv(kind: str, in_channels: int, out_channels: int, bias: bool) -> list[nn.Module]:
+    """Layers that double H and W and map ``in_channels`` to ``out_channels``.
+
+    ``transpose``: a 3x3 stride-2 transposed convolution (CycleGAN's). Its kernel overlaps
+    itself unevenly (output pixels alternate between 1 and 2 taps per axis), which leaves a
+    period-2 pattern that training must learn to cancel: checkerboards (Odena et al. 2016).
+    ``nearest`` / ``bilinear``: resize, then a 3x3 convolution over a reflect-padded border;
+    every output pixel sees the same number of taps, so there is no such pattern.
+    """
+    check_choice("upsample", kind, UPSAMPLINGS)
+    if kind == "transpose":
+        return [
+            nn.ConvTranspose2d(
+                in_channels, out_channels, 3, stride=2, padding=1, output_padding=1, bias=bias
+            )
+        ]
+    return [
+        nn.Upsample(scale_factor=2, mode=kind),
+        nn.ReflectionPad2d(1),
+        nn.Conv2d(in_channels, out_channels, 3, bias=bias),
+    ]
 
 
 def conv_bias(norm: str) -> bool:
