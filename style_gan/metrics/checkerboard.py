@@ -34,7 +34,7 @@ def periodic_power_share(images: torch.Tensor, period: int = PERIOD) -> torch.Te
 class CheckerboardShare(Metric):
     """Mean ``periodic_power_share`` of the translations (lower is better). The content
     images' own share is the level of a translation without artifacts (the demo's test photos:
-    see benchmarks/README.md, upsampling).
+    0.084 %, experiments/upsampling.md).
 
     A content metric of the suite: ``update(content, translated)``, images in [0, 1].
     """
