@@ -32,8 +32,8 @@ def auto_precision(accelerator: str) -> tuple[str, str]:
         return "32-true", f"{name}, compute capability {major}.{minor}, has no bf16 units"
     if accelerator == "cpu":
         if cpu_has_native_bf16():
-            return "bf16-mixed", "this CPU has native bf16 (AVX-512 BF16 or AMX)"
-        return "32-true", "this CPU has no native bf16 (AVX-512 BF16 or AMX)"
+            return "bf16-mixed", "this CPU has native bf16: AVX-512 BF16 or AMX"
+        return "32-true", "this CPU has no native bf16: no AVX-512 BF16 or AMX"
     return "32-true", f"accelerator {accelerator}: bf16 speed not known"
 
 
