@@ -6,7 +6,10 @@ is the true stylisation of ``testA/x.png``. For every method: L1, PSNR and SSIM 
 ``translate(batch)`` against that truth, and training images/s; the identity row scores the
 content image itself. A method that does not beat the identity has not learnt the style. The
 checkerboard column is the outputs' share of power at periods of 2 and 4 pixels
-(``style_gan.metrics.checkerboard``), in %; the identity row is the photos' own level.
+(``style_gan.metrics.checkerboard``), in %; the identity row is the photos' own level. The
+diversity column (``style_gan.metrics.diversity``) is the mean L1 distance between the outputs
+for different test photos over that between the photos: near 0 is a collapsed generator, the
+truth row gives the true ink prints' own level.
 Each method is built from the project's configs exactly as ``style-gan-train model=NAME``
 would (the demo experiment's sizes for it), with one change: a constant learning rate, so
 every method trains for the same number of batches at its full rate. pix2pix is trained on
@@ -47,6 +50,7 @@ from torchmetrics.functional.image import (
 
 from style_gan.methods.base import GanMethod
 from style_gan.metrics.checkerboard import periodic_power_share
+from style_gan.metrics.diversity import pairwise_distance_sum
 from style_gan.ranges import to_unit_range
 from style_gan.run.cli import CONFIG_DIR
 
@@ -73,15 +77,20 @@ class TrainTimer(L.Callback):
             self.images += batch["content"].shape[0]
 
 
-def score(model: GanMethod | None, loader: Any) -> dict[str, float]:
-    """Mean L1 (on [-1, 1]), PSNR and SSIM (on [0, 1]) against the true stylisation, and the
-    outputs' checkerboard share (``periodic_power_share``); the identity when ``model`` is
-    None."""
+def score(model: GanMethod | None, loader: Any, truth: bool = False) -> dict[str, float]:
+    """Mean L1 (on [-1, 1]), PSNR and SSIM (on [0, 1]) against the true stylisation, the
+    outputs' checkerboard share (``periodic_power_share``) and their diversity (pairwise L1
+    among outputs over that among the contents, pairs within a batch); the identity when
+    ``model`` is None, the true answers when ``truth``."""
     totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0, "checkerboard": 0.0}
+    spread = {"output": 0.0, "content": 0.0}
     count = 0
     with torch.no_grad():
         for batch in loader:
-            output = batch["content"] if model is None else model.translate(batch)
+            if model is not None:
+                output = model.translate(batch)
+            else:
+                output = batch["target"] if truth else batch["content"]
             target = batch["target"]
             n = target.shape[0]
             totals["l1"] += (output - target).abs().mean().item() * n
@@ -91,8 +100,12 @@ def score(model: GanMethod | None, loader: Any) -> dict[str, float]:
                 structural_similarity_index_measure(fake, real, data_range=1.0).item() * n
             )
             totals["checkerboard"] += periodic_power_share(fake).sum().item()
+            spread["output"] += pairwise_distance_sum(output)[0].item()
+            spread["content"] += pairwise_distance_sum(batch["content"])[0].item()
             count += n
-    return {k: v / count for k, v in totals.items()}
+    scores = {k: v / count for k, v in totals.items()}
+    scores["diversity"] = spread["output"] / spread["content"]
+    return scores
 
 
 def run_method(
@@ -166,13 +179,17 @@ def main() -> None:
         datamodule.prepare_data()
         datamodule.setup("test")
         identity = score(None, datamodule.test_dataloader())
+        truth = score(None, datamodule.test_dataloader(), truth=True)
         print(
             f"{'method':<10} {'precision':<11} {'L1 ↓':>15} {'PSNR dB ↑':>13} {'SSIM ↑':>15} "
-            f"{'checker % ↓':>15} {'images/s':>9}  vs identity"
+            f"{'checker % ↓':>15} {'diversity':>15} {'images/s':>9}  vs identity"
         )
         print(
             f"{'identity':<10} {'':<11} {identity['l1']:15.4f} {identity['psnr']:13.2f} "
-            f"{identity['ssim']:15.4f} {identity['checkerboard'] * 100:15.3f}",
+            f"{identity['ssim']:15.4f} {identity['checkerboard'] * 100:15.3f} "
+            f"{identity['diversity']:15.3f}\n"
+            f"{'truth':<10} {'':<11} {'':>15} {'':>13} {'':>15} "
+            f"{truth['checkerboard'] * 100:15.3f} {truth['diversity']:15.3f}",
             flush=True,
         )
         for name in args.methods:
@@ -194,6 +211,7 @@ def print_row(
         f"{mean['psnr']:6.2f} ±{spread['psnr']:5.2f} "
         f"{mean['ssim']:7.4f} ±{spread['ssim']:6.4f} "
         f"{mean['checkerboard'] * 100:7.3f} ±{spread['checkerboard'] * 100:6.3f} "
+        f"{mean['diversity']:7.3f} ±{spread['diversity']:6.3f} "
         f"{mean['images_per_s']:9.2f}  {verdict} ({wins}/{len(seeds)} seeds)",
         flush=True,
     )

@@ -14,8 +14,10 @@ from torchmetrics.image import PeakSignalNoiseRatio
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from style_gan.data.demo import ink_print
 from style_gan.errors import CheckpointError, ConfigError
 from style_gan.metrics.checkerboard import CheckerboardShare, periodic_power_share
+from style_gan.metrics.diversity import OutputDiversity, diversity_ratio
 from style_gan.metrics.features import EfficientNetFeatures
 from style_gan.metrics.frechet import FrechetDistance
 from style_gan.metrics.semantic import SemanticPreservation
@@ -321,3 +323,33 @@ def test_checkerboard_metric_ranks_an_artifacted_translation_worse(tmp_path: Pat
         suite.update(translated * 2 - 1, photos * 2 - 1, photos * 2 - 1)
         values.append(suite.compute()["checkerboard"])
     assert values[0] < 0.02 < 0.1 < values[1]
+
+
+def test_diversity_ratio_is_one_for_the_inputs_zero_for_one_output_and_scales(crops) -> None:
+    photos = crops[0].float() / 255
+    assert diversity_ratio(photos, photos) == pytest.approx(1.0)
+    one_output = photos[:1].expand_as(photos)
+    assert diversity_ratio(one_output, photos) == 0
+    # Halving every image's contrast about grey halves every pairwise distance.
+    assert diversity_ratio(0.5 + 0.5 * (photos - 0.5), photos) == pytest.approx(0.5)
+    torch.manual_seed(0)
+    nearly_one = one_output + 0.01 * torch.randn_like(photos)
+    assert diversity_ratio(nearly_one, photos) < 0.1
+    with pytest.raises(ValueError, match="at least two images"):
+        diversity_ratio(photos[:1], photos[:1])
+
+
+def test_diversity_metric_tells_a_collapsed_translation_from_a_faithful_one(
+    tmp_path: Path, crops
+) -> None:
+    cfg = compose_config("train", ["metrics=diversity"], tmp_path / "run", tmp_path)
+    suite = hydra.utils.instantiate(cfg.metrics)
+    assert isinstance(suite.content["diversity"], OutputDiversity)
+    photos = torch.cat(crops).float() / 255
+    prints = ink_print(photos)
+    values = []
+    for translated in (prints, prints[:1].expand_as(prints)):
+        for half in (slice(0, 8), slice(8, 16)):
+            suite.update(translated[half] * 2 - 1, photos[half] * 2 - 1, prints[half] * 2 - 1)
+        values.append(suite.compute()["diversity"])
+    assert values[1] < 0.05 < 0.5 < values[0]
