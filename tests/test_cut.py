@@ -207,3 +207,17 @@ def test_train_runs_a_few_batches_and_resumes_from_last_ckpt(
     assert len(after["optimizer_states"]) == 2
     key = next(k for k in after["state_dict"] if k.startswith("patch_sampler."))
     assert not torch.equal(after["state_dict"][key], stopped["state_dict"][key])
+
+
+@pytest.mark.parametrize("model_name", ["cut", "fastcut"])
+def test_pixel_identity_term_trains_when_weighted_and_is_refused_negative(
+    cut_config, tmp_path, model_name
+) -> None:
+    metrics = train(cut_config(model_name, "model.lambda_identity=5", run_dir=tmp_path / "run"))
+    # ‖G(y) - y‖₁ of an untrained G on [-1, 1] images: positive, below the range's 2.
+    assert 0 < metrics["train/idt"] < 2
+    assert math.isfinite(metrics["train/g"])
+    assert "train/idt" not in train(cut_config(model_name, run_dir=tmp_path / "off"))
+    with pytest.raises(Exception, match="lambda_identity=-1") as caught:
+        hydra.utils.instantiate(cut_config(model_name, "model.lambda_identity=-1").model)
+    assert isinstance(caught.value.__cause__, ConfigError)

@@ -10,6 +10,7 @@ from the other locations of the same image, averaged over the layers:
     L_NCE(X) = 1/|L| · Σ_l PatchNCE(H_l(G_enc^l(G(x))), H_l(G_enc^l(x)))
     L_NCE(Y) = the same on (G(y), y): the identity term, keeps G from changing Y images
     L_G      = L_adv(D(G(x))) + λ_NCE · mean(L_NCE(X) [, L_NCE(Y) if nce_idt])
+               [+ λ_identity · ‖G(y) - y‖₁, not in CUT: see ``lambda_identity``]
     L_D      = ½ · L_D(y, G(x))
 
 CUT: λ_NCE = 1 with the identity term; FastCUT: λ_NCE = 10 without it, plus flip
@@ -29,7 +30,7 @@ from torch import nn
 
 from style_gan.errors import ConfigError
 from style_gan.gan.adversarial import Adversarial
-from style_gan.gan.losses import PatchNCELoss
+from style_gan.gan.losses import PatchNCELoss, identity_loss
 from style_gan.methods.base import Batch, GanMethod, OptimizerFactory
 from style_gan.metrics.suite import MetricSuite
 from style_gan.nets.init import init_weights
@@ -45,6 +46,9 @@ class CUT(GanMethod):
     PatchNCE(G(y), y). ``nce_temperature``: τ. ``num_patches``: locations per layer (a layer
     with fewer gives all). ``projection_channels``: width of H's MLP heads.
     ``flip_equivariance``: FastCUT's random horizontal flip of G's input for the NCE terms.
+    ``lambda_identity`` (0 = off, as in CUT) weighs CycleGAN's pixel identity term
+    ‖G(y) - y‖₁: PatchNCE is blind to which colour a patch gets, the pixel term pins a
+    style image's own colours.
     ``ema_decay`` (None = off) keeps an exponential moving average of G that validates and
     samples. ``gradient_clip_norm`` None = no clipping. The learning rate is constant for
     ``lr_constant_epochs`` then decays linearly to ~0 over ``lr_decay_epochs``.
@@ -64,6 +68,7 @@ class CUT(GanMethod):
         num_patches: int = 256,
         projection_channels: int = 256,
         flip_equivariance: bool = False,
+        lambda_identity: float = 0.0,
         init_type: str = "xavier",
         init_gain: float = 0.02,
         lr_constant_epochs: int = 200,
@@ -75,6 +80,8 @@ class CUT(GanMethod):
         super().__init__(optimizer_g, optimizer_d, lr_constant_epochs, lr_decay_epochs, metrics)
         if lambda_nce < 0:
             raise ConfigError(f"model.lambda_nce={lambda_nce} must be >= 0 (CUT 1, FastCUT 10)")
+        if lambda_identity < 0:
+            raise ConfigError(f"model.lambda_identity={lambda_identity} must be >= 0 (0 = off)")
         if num_patches < 1:
             raise ConfigError(f"model.num_patches={num_patches} must be >= 1 (CUT: 256)")
         self.generator = init_weights(generator(), init_type, init_gain)
@@ -125,10 +132,13 @@ class CUT(GanMethod):
 
         # Generator phase (G and H): D's weights are frozen by the toggle.
         with self.toggled_optimizer(opt_g):
-            # One pass over x and y together when the identity term needs G(y) (per-image norms).
-            inputs = torch.cat([real_x, real_y]) if hp.nce_idt else real_x
+            # One pass over x and y together when an identity term needs G(y) (per-image norms).
+            needs_identity = hp.nce_idt or hp.lambda_identity > 0
+            inputs = torch.cat([real_x, real_y]) if needs_identity else real_x
             flipped = hp.flip_equivariance and bool(torch.rand(()) < 0.5)
-            outputs = self.generator(inputs.flip(-1) if flipped else inputs)
+            if flipped:
+                inputs = inputs.flip(-1)
+            outputs = self.generator(inputs)
             fake_y = outputs[:n]
             loss_adv = self.adversarial.generator_loss(self.discriminator, fake_y)
             losses = {"train/g_adv": loss_adv}
@@ -142,6 +152,9 @@ class CUT(GanMethod):
             loss_g = loss_adv
             if nce_terms:
                 loss_g = loss_g + hp.lambda_nce * torch.stack(nce_terms).mean()
+            if hp.lambda_identity > 0:
+                losses["train/idt"] = identity_loss(outputs[n:], inputs[n:])
+                loss_g = loss_g + hp.lambda_identity * losses["train/idt"]
             self.backward_and_step(opt_g, loss_g)
         self.update_ema()
 
