@@ -19,26 +19,23 @@ from omegaconf import DictConfig
 from style_gan.errors import CheckpointError, ConfigError, check_choice
 from style_gan.methods.base import GanMethod
 from style_gan.metrics.suite import MetricSuite
-from style_gan.run.checkpoints import check_stored_targets, read_checkpoint, stored_model_config
+from style_gan.run.checkpoints import read_checkpoint, stored_model_config
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.config_values import check_config_values
 from style_gan.run.instantiate import check_target_keys, instantiate_group
+from style_gan.run.stored_config import MODEL_KINDS, build_stored, stored_class
 
 log = logging.getLogger(__name__)
 
 
-# What a stored model config may build: our methods, networks and GAN objectives, and the
-# torch optimizers they are given.
-MODEL_TARGETS = ("style_gan.methods.", "style_gan.nets.", "style_gan.gan.", "torch.optim.")
-
-
 def load_trained_model(ckpt_path: str | Path) -> GanMethod:
-    """The model a style_gan checkpoint was trained as, rebuilt from the config it stores
-    (which may name nothing outside ``MODEL_TARGETS``)."""
+    """The model a style_gan checkpoint was trained as, rebuilt from the config it stores: a
+    style_gan method and only the networks, objectives and optimizers ``stored_config`` lists."""
     checkpoint = read_checkpoint(ckpt_path)
     config = stored_model_config(checkpoint, ckpt_path)
-    check_stored_targets(config, MODEL_TARGETS, ckpt_path)
-    model = hydra.utils.instantiate(config)
+    source = f"checkpoint {ckpt_path}"
+    stored_class(config["_target_"], source, "method", "model")
+    model = build_stored(config, source, MODEL_KINDS, "model")
     if not isinstance(model, GanMethod):
         raise CheckpointError(f"checkpoint {ckpt_path}'s stored model is no style_gan method")
     model.load_state_dict(checkpoint["state_dict"])

@@ -16,11 +16,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import hydra
 import torch
 
 from style_gan.errors import CheckpointError, check_choice
-from style_gan.inference.generator import NETS_PACKAGE, TrainedGenerator, key_differences
+from style_gan.inference.generator import TrainedGenerator, key_differences
+from style_gan.run.stored_config import build_stored
 
 # What a file's generator was trained as: the method name its exports carry.
 CLASSIC_FORMATS = {"cyclegan": "CycleGAN", "pix2pix": "Pix2Pix", "cut": "CUT"}
@@ -75,7 +75,7 @@ def _resnet(state: dict[str, torch.Tensor], path: Path) -> tuple[dict[str, Any],
     norm = "batch" if "model.2.weight" in state else "instance"
     first, last = state["model.1.weight"], state[max(_conv_keys(state), key=_layer_index)]
     config = {
-        "_target_": f"{NETS_PACKAGE}generators.ResnetGenerator",
+        "_target_": "style_gan.nets.generators.ResnetGenerator",
         "_partial_": True,
         "in_channels": first.shape[1],
         "out_channels": last.shape[0],
@@ -105,7 +105,7 @@ def _unet(state: dict[str, torch.Tensor]) -> tuple[dict[str, Any], dict]:
     batch_norm = any(k.endswith(".running_mean") and _has_weight(state, k) for k in state)
     norm = "batch" if batch_norm else "instance"
     config = {
-        "_target_": f"{NETS_PACKAGE}generators.UnetGenerator",
+        "_target_": "style_gan.nets.generators.UnetGenerator",
         "_partial_": True,
         "in_channels": first.shape[1],
         "out_channels": state["model.model.3.weight"].shape[1],
@@ -143,7 +143,7 @@ def import_classic(path: str | Path, kind: str) -> TrainedGenerator:
     method = CLASSIC_FORMATS[check_choice("format", kind, tuple(CLASSIC_FORMATS))]
     path = Path(path)
     config, weights = classic_generator(read_classic_state(path), path)
-    module = hydra.utils.instantiate(config)()
+    module = build_stored(config, str(path), ("network",), "generator")()
     missing, unexpected = key_differences(module, weights)
     if missing or unexpected:
         raise CheckpointError(

@@ -12,8 +12,8 @@ from torch import nn
 
 from style_gan.errors import CheckpointError
 from style_gan.gan.losses import AdversarialLoss
-from style_gan.inference.generator import NETS_PACKAGE, build_stored_network, method_class
-from style_gan.run.checkpoints import check_stored_targets, read_checkpoint, stored_model_config
+from style_gan.inference.generator import build_stored_network, method_class
+from style_gan.run.checkpoints import read_checkpoint, stored_model_config
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ def load_critic(ckpt_path: str | Path, direction: str = "AB") -> TrainedCritic:
             f"checkpoint {path} ({method.__name__}) has no discriminator for direction="
             f"{direction!r}"
         )
-    check_stored_targets(discriminator_config, (NETS_PACKAGE,), path)
     module = build_stored_network(
         discriminator_config, checkpoint["state_dict"], f"{name}.", path, "discriminator"
     )

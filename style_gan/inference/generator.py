@@ -16,18 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hydra
 import torch
-from hydra.utils import get_class
 from torch import nn
 
 from style_gan.errors import CheckpointError
 from style_gan.methods.base import GENERATOR_INPUTS, GanMethod
-from style_gan.run.checkpoints import check_stored_targets, read_checkpoint, stored_model_config
+from style_gan.run.checkpoints import read_checkpoint, stored_model_config
+from style_gan.run.stored_config import build_stored, check_stored_config, stored_class
 
-# Only our own classes are built from a checkpoint's config: it is data someone else wrote.
-METHODS_PACKAGE = "style_gan.methods."
-NETS_PACKAGE = "style_gan.nets."
 # A safetensors export's two files (style_gan.inference.export writes them).
 PRETRAINED_WEIGHTS = "model.safetensors"
 PRETRAINED_SPEC = "style_gan.json"
@@ -65,7 +61,6 @@ def load_generator(
     generator_config = config.get("generator")
     if not isinstance(generator_config, dict):
         raise CheckpointError(f"checkpoint {path}'s model config has no generator node")
-    check_stored_targets(generator_config, (NETS_PACKAGE,), path)
     name = method.generators.get(direction)
     if name is None:
         raise CheckpointError(
@@ -114,8 +109,8 @@ def load_pretrained(folder: str | Path, device: str | torch.device = "cpu") -> T
         ) from error
     if not isinstance(config, dict) or kind not in GENERATOR_INPUTS:
         raise CheckpointError(f"{spec_path} names no generator config or an unknown input")
-    check_stored_targets(config, (NETS_PACKAGE,), spec_path)
-    module = hydra.utils.instantiate(config)()
+    check_stored_config(spec, str(spec_path), ("network",))
+    module = build_stored(config, str(spec_path), ("network",), "generator")()
     try:
         weights = load_file(weights_path)
     except (SafetensorError, OSError) as error:
@@ -139,9 +134,10 @@ def load_pretrained(folder: str | Path, device: str | torch.device = "cpu") -> T
 def build_stored_network(
     config: dict[str, Any], state: dict[str, Any], prefix: str, path: Path, role: str
 ) -> nn.Module:
-    """The network a checkpoint's ``config`` node builds (a partial: the method calls it),
-    holding the ``prefix``-ed tensors of ``state``; ``role`` names it in the one-line error."""
-    module = hydra.utils.instantiate(config)()
+    """The network a checkpoint's ``config`` node (``model.<role>``) builds (a partial: the
+    method calls it), holding the ``prefix``-ed tensors of ``state``; ``role`` also names it in
+    the one-line errors. Only style_gan's networks are built (``stored_config``)."""
+    module = build_stored(config, f"checkpoint {path}", ("network",), f"model.{role}")()
     weights = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
     load_fitting_weights(
         module, weights, f"checkpoint {path} does not fit its stored {role} config"
@@ -163,19 +159,8 @@ def load_fitting_weights(module: nn.Module, weights: dict[str, Any], mismatch: s
 
 def method_class(target: str, path: Path) -> type[GanMethod]:
     """The GanMethod class a checkpoint's model config names (style_gan's own only)."""
-    if not target.startswith(METHODS_PACKAGE):
-        raise CheckpointError(
-            f"checkpoint {path} names {target!r} as its method; only style_gan's own methods "
-            f"({METHODS_PACKAGE}*) are loaded"
-        )
-    try:
-        method = get_class(target)
-    except Exception as error:
-        raise CheckpointError(
-            f"checkpoint {path} names the method {target!r}, which this version of style_gan "
-            "does not have"
-        ) from error
-    if not issubclass(method, GanMethod):
+    method = stored_class(target, f"checkpoint {path}", "method", "model")
+    if not (isinstance(method, type) and issubclass(method, GanMethod)):
         raise CheckpointError(f"checkpoint {path} names {target!r}, which is not a GAN method")
     return method
 

@@ -15,6 +15,7 @@ from torch import nn
 
 from style_gan.errors import CheckpointError, DivergenceError
 from style_gan.files import check_can_create_files, write_atomically
+from style_gan.run.stored_config import MODEL_KINDS, check_stored_config
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -96,32 +97,17 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def stored_model_config(checkpoint: dict[str, Any], path: str | Path) -> dict[str, Any]:
-    """The ``model`` config a style_gan checkpoint stores (how to rebuild its model)."""
-    config = checkpoint.get("style_gan_config", {}).get("model")
+    """The ``model`` config a style_gan checkpoint stores (how to rebuild its model), refused
+    in one line unless it is plain data naming only style_gan's classes (``stored_config``)."""
+    stored = checkpoint.get("style_gan_config")
+    config = stored.get("model") if isinstance(stored, dict) else None
     if not isinstance(config, dict) or "_target_" not in config:
         raise CheckpointError(
             f"checkpoint {path} stores no style_gan model config; it was not written by "
             "style-gan-train"
         )
+    check_stored_config(config, f"checkpoint {path}", MODEL_KINDS, "model")
     return config
-
-
-def check_stored_targets(node: Any, allowed: tuple[str, ...], path: str | Path) -> None:
-    """A CheckpointError for any ``_target_`` in a checkpoint's stored config outside the
-    ``allowed`` module prefixes. The config is data someone else wrote: instantiating it calls
-    whatever it names (``builtins.open`` empties a file), and ``weights_only`` cannot help."""
-    if isinstance(node, dict):
-        target = node.get("_target_")
-        if target is not None and not str(target).startswith(allowed):
-            raise CheckpointError(
-                f"checkpoint {path}'s stored config names {target!r}; only "
-                f"{', '.join(p + '*' for p in allowed)} are built from a checkpoint"
-            )
-        for value in node.values():
-            check_stored_targets(value, allowed, path)
-    elif isinstance(node, list):
-        for value in node:
-            check_stored_targets(value, allowed, path)
 
 
 def check_checkpoint(
@@ -129,9 +115,13 @@ def check_checkpoint(
 ) -> None:
     """Raise a CheckpointError unless ``path`` is a readable Lightning checkpoint whose weights
     fit ``model`` exactly (same keys, same shapes). With ``model_config`` (this run's ``model``
-    node), a mismatch names the settings the checkpoint was trained with that differ."""
+    node), a mismatch names the settings the checkpoint was trained with that differ. A
+    stored config that is not plain data naming style_gan's classes is refused here too, though
+    resuming builds nothing from it: the same file must not pass here and fail elsewhere."""
     path = Path(path)
     checkpoint = read_checkpoint(path)
+    if "style_gan_config" in checkpoint:
+        stored_model_config(checkpoint, path)
     saved = checkpoint["state_dict"]
     expected = model.state_dict()
     missing = [key for key in expected if key not in saved]
