@@ -1,16 +1,20 @@
 """The studio below its page: sessions on real one-batch checkpoints (generate, feedback, refine,
-return, export, the JSONL log and the provenance), upload checks on real files, model discovery
-and the critic a refine trains against. The page itself is tested in a real browser
-(tests/test_studio_browser.py, slow)."""
+return, export, the JSONL log and the provenance), upload checks on real files, model discovery,
+the critic a refine trains against, and the page's own handlers on what a browser may send (only
+its own uploads, only listed models, none loaded unasked). The page itself is tested in a real
+browser (tests/test_studio_browser.py, slow)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
+import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +26,7 @@ from style_gan.inference.critic import load_critic
 from style_gan.inference.images import embedded_metadata
 from style_gan.inference.provenance import file_sha256
 from style_gan.inference.stylizer import Stylizer
+from style_gan.studio import models
 from style_gan.studio.examples import write_examples
 from style_gan.studio.feedback import Parameters, apply_feedback
 from style_gan.studio.generation import high_pass, unit_tensor
@@ -312,6 +317,10 @@ def test_models_are_listed_given_first_then_newest_first(tmp_path: Path) -> None
     assert [c.path for c in choices] == [given, new, export.parent, old]
     assert choices[1].label.startswith("train/multiruns/b/0/checkpoints/best_epoch_001.ckpt (")
     assert find_models(tmp_path / "missing", []) == []
+    assert [c.path for c in find_models(tmp_path, [], [tmp_path / "train"])] == [
+        export.parent,
+        given,
+    ]
 
 
 def test_the_studio_refuses_a_missing_checkpoint_and_a_bad_port(tmp_path: Path) -> None:
@@ -320,3 +329,117 @@ def test_the_studio_refuses_a_missing_checkpoint_and_a_bad_port(tmp_path: Path) 
         studio(missing)
     with pytest.raises(ConfigError, match="port=70000 must be 1 to 65535"):
         studio(compose_config("studio", ["port=70000"], tmp_path, tmp_path))
+
+
+# Paths opened while a test watches, by Python's audit hook: a hook cannot be removed, so one
+# is added the first time and records only while a test holds a list here.
+_watching: list[list[str]] = []
+_hooked: list[bool] = []
+
+
+def _record_open(event: str, args: tuple) -> None:
+    if event == "open" and _watching and isinstance(args[0], (str, os.PathLike)):
+        _watching[-1].append(os.fspath(args[0]))
+
+
+@pytest.fixture
+def opened() -> Iterator[list[str]]:
+    """Every path the process opens while the test runs."""
+    if not _hooked:
+        sys.addaudithook(_record_open)
+        _hooked.append(True)
+    _watching.append([])
+    try:
+        yield _watching[-1]
+    finally:
+        _watching.pop()
+
+
+def page_actions(tmp_path: Path, examples: dict, given: list[Path] | None = None) -> Any:
+    """The page's handlers (no server) on ``tmp_path/logs``, with uploads stored in
+    ``tmp_path/logs/studio/uploads``, as ``style-gan-studio`` lays them out."""
+    pytest.importorskip("gradio")
+    from style_gan.studio.page import StudioActions, StudioSettings
+
+    settings = StudioSettings(
+        logs_dir=tmp_path / "logs",
+        sessions_dir=tmp_path / "sessions",
+        examples=examples,
+        given_models=given or [],
+        upload_dir=tmp_path / "logs/studio/uploads",
+    )
+    settings.upload_dir.mkdir(parents=True)
+    return StudioActions(settings)
+
+
+def open_tab(actions: Any) -> tuple[str, dict, str]:
+    """What the page shows a new tab: its session id, the model dropdown, the status line."""
+    import gradio as gr
+
+    outputs = actions.start(gr.Request(session_hash=f"tab{len(actions.sessions)}"))
+    return outputs[0], outputs[1], outputs[-1]
+
+
+def test_the_page_reads_only_files_its_uploads_were_stored_in(
+    tmp_path: Path, examples: dict, opened: list[str]
+) -> None:
+    actions = page_actions(tmp_path, examples)
+    uploads = actions.settings.upload_dir
+    session_id, _, _ = open_tab(actions)
+    session = actions.sessions[session_id]
+    upload = actions.guarded(actions.upload("content"))
+    private = write_image(tmp_path / "private/photo.png", (40, 30))
+    link = uploads / "0a1b" / "photo.png"
+    link.parent.mkdir()
+    link.symlink_to(private)
+    written = len(opened)
+    for posted in (private, link, uploads / ".." / ".." / ".." / "private/photo.png"):
+        status = upload(session_id, str(posted))[-1]
+        assert status == (
+            "⚠ the studio opens only images uploaded through its page: upload the image again"
+        )
+        assert session.content is None and not (session.folder / "inputs").exists()
+    assert not [path for path in opened[written:] if Path(path).resolve() == private.resolve()]
+    # Gradio stores an upload as <upload_dir>/<hash>/<the browser's name>; the name is not
+    # trusted: this PNG is called a checkpoint, and is kept as an image.
+    stored = write_image(uploads / "2c3d" / "street.png", (40, 30)).rename(
+        uploads / "2c3d" / "street.ckpt"
+    )
+    assert upload(session_id, str(stored))[-1] == "content image: street.ckpt, 40×30"
+    assert session.content.sha256 == file_sha256(stored)
+    assert session.content.file.suffix == ".img"
+    assert not list(session.folder.rglob("*.ckpt"))
+
+
+def test_the_page_loads_no_model_until_one_from_its_list_is_picked(
+    one_batch_checkpoint: Callable[[str], Path], tmp_path: Path, examples: dict
+) -> None:
+    actions = page_actions(tmp_path, examples)
+    trained = tmp_path / "logs/train/runs/a/checkpoints/last.ckpt"
+    trained.parent.mkdir(parents=True)
+    shutil.copyfile(one_batch_checkpoint("cyclegan"), trained)
+    # A browser's upload with a checkpoint's name is not offered as a model.
+    planted = actions.settings.upload_dir / "4e5f" / "best.ckpt"
+    planted.parent.mkdir()
+    shutil.copyfile(trained, planted)
+    loads = models._load.cache_info()
+    session_id, dropdown, status = open_tab(actions)
+    session = actions.sessions[session_id]
+    assert [choice.path for choice in actions.offered[session_id].values()] == [trained]
+    assert dropdown["choices"] == list(actions.offered[session_id]) and dropdown["value"] is None
+    assert status == "choose a model from the list (1 found): none is loaded until you do"
+    assert session.trained is None and models._load.cache_info() == loads
+    choose = actions.guarded(actions.choose_model)
+    for posted in (str(trained), str(planted), "/etc/passwd", None):
+        assert choose(session_id, posted)[-1] == "⚠ choose a model from the list"
+        assert session.trained is None and models._load.cache_info() == loads
+    label = dropdown["choices"][0]
+    assert choose(session_id, label)[-1].startswith(f"{label}: CycleGAN, ")
+    assert session.model.path == trained
+    # A model the operator named (ckpt_path=) is their choice: the page opens with it loaded.
+    given = page_actions(tmp_path / "given", examples, [trained])
+    session_id, dropdown, status = open_tab(given)
+    assert dropdown["value"] == dropdown["choices"][0] and status.endswith(
+        "CycleGAN, 1 batches trained: translates a content image"
+    )
+    assert given.sessions[session_id].model.path == trained

@@ -1,12 +1,13 @@
 """Studio entry point: ``studio(cfg)`` for code and tests, ``main`` for the command line.
 
-style-gan-studio                                   # every model under logs/, on 127.0.0.1:7860
-style-gan-studio ckpt_path=<run>/checkpoints/last.ckpt port=7870
+style-gan-studio                                   # lists the models under logs/, on 127.0.0.1:7860
+style-gan-studio ckpt_path=<run>/checkpoints/last.ckpt port=7870   # and opens with that one
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import hydra
@@ -33,6 +34,12 @@ def studio(cfg: DictConfig) -> None:
             raise ConfigError(f"ckpt_path={path} does not exist; give a .ckpt or an export folder")
     if not 1 <= cfg.port <= 65535:
         raise ConfigError(f"port={cfg.port} must be 1 to 65535")
+    upload_dir = Path(cfg.upload_dir).resolve()
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    # Gradio stores uploads under GRADIO_TEMP_DIR (read as the page is built and served): a
+    # folder of the studio's own, not the /tmp/gradio every Gradio app on the machine shares,
+    # is what the page accepts uploads from.
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
     try:
         from style_gan.studio.page import PAGE_CSS, StudioSettings, build_page, theme
     except ImportError as error:
@@ -48,6 +55,7 @@ def studio(cfg: DictConfig) -> None:
         sessions_dir=Path(cfg.sessions_dir),
         examples=write_examples(output / "examples"),
         given_models=given,
+        upload_dir=upload_dir,
         device=str(resolve_device(cfg.device)),
         limits=limits,
         tile_size=cfg.tile_size,

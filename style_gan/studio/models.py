@@ -1,12 +1,14 @@
 """The trained models the studio offers: the checkpoints and safetensors exports it finds under
-the logs folder, newest first, and any path it is given; and each one loaded once per process,
-however many sessions use it."""
+the logs folder, newest first, and any path the operator gives it; each one loaded only when a
+person picks it (or the operator named it), and then once per process, however many sessions
+use it."""
 
 from __future__ import annotations
 
 import datetime
 import functools
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ NO_MODEL = (
     "no trained model found under {where}: train one with `style-gan-train` (the Quick start), "
     "or start the studio with ckpt_path=<checkpoint or export folder>"
 )
+CHOOSE_MODEL = "choose a model from the list ({count} found): none is loaded until you do"
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,17 @@ class ModelChoice:
     path: Path
 
 
-def find_models(logs_dir: Path, given: list[Path]) -> list[ModelChoice]:
+def find_models(
+    logs_dir: Path, given: list[Path], exclude: Sequence[Path] = ()
+) -> list[ModelChoice]:
     """``given`` paths first (in order), then every ``*.ckpt`` and export folder (holding
-    ``style_gan.json``) under ``logs_dir``, newest first; at most ``MAX_LISTED``."""
+    ``style_gan.json``) under ``logs_dir`` but not in an ``exclude`` folder (where browsers'
+    uploads are stored), newest first; at most ``MAX_LISTED``."""
     found: list[Path] = []
     if logs_dir.is_dir():
         found = [*logs_dir.rglob("*.ckpt"), *(p.parent for p in logs_dir.rglob(PRETRAINED_SPEC))]
+    excluded = [folder.resolve() for folder in exclude]
+    found = [p for p in found if not any(p.resolve().is_relative_to(e) for e in excluded)]
     found = sorted(set(found), key=lambda p: p.stat().st_mtime, reverse=True)
     paths = [*given, *(p for p in found if p not in given)][:MAX_LISTED]
     return [ModelChoice(_label(path, logs_dir), path) for path in paths]

@@ -5,7 +5,9 @@ Each browser tab is its own StudioSession, held server-side and named in the tab
 id only. Every computation shares one queue slot (``concurrency_id="model"``), so tabs wait
 their turn instead of sharing the CPU; the stop button has its own, so it acts at once.
 Nothing the browser sends is used as a server path: models and examples are chosen by their
-label in lists the server made, and uploads are read from the files Gradio stored them in.
+label in lists the server made (a model is loaded only when a person picks it, or when the
+operator named it), and an upload is read only from a file inside the folder this server
+stores uploads in.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from typing import Any
 
 from style_gan.errors import StyleGanError
 from style_gan.studio.feedback import ACTIONS
-from style_gan.studio.models import NO_MODEL, ModelChoice, find_models
+from style_gan.studio.models import CHOOSE_MODEL, NO_MODEL, ModelChoice, find_models
 from style_gan.studio.session import RefineSettings, StudioSession, example_input
-from style_gan.studio.uploads import UploadLimits, read_upload
+from style_gan.studio.uploads import UploadLimits, read_upload, uploaded_file
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
@@ -46,12 +48,14 @@ IMAGE_HEIGHT = 360
 @dataclass
 class StudioSettings:
     """What every session of one studio shares: where models are found and sessions kept,
-    the given model paths, the device, the upload limits, tiling, and how refines train."""
+    the models the operator named, the folder Gradio stores uploads in, the device, the upload
+    limits, tiling, and how refines train."""
 
     logs_dir: Path
     sessions_dir: Path
     examples: dict[str, dict[str, Path]]
     given_models: list[Path]
+    upload_dir: Path
     device: str = "cpu"
     limits: UploadLimits = field(default_factory=UploadLimits)
     tile_size: int = 512
@@ -59,54 +63,32 @@ class StudioSettings:
     refine_steps: int = 20
 
 
-def build_page(settings: StudioSettings) -> gr.Blocks:
-    """The page; ``launch`` it with ``max_file_size=settings.limits.max_bytes``."""
-    sessions: dict[str, StudioSession] = {}
-    models: dict[str, ModelChoice] = {}
-    # Gradio's id of a browser tab -> its session's, to drop the session when the tab closes.
-    owners: dict[str, str] = {}
+class StudioActions:
+    """What the page's events do: each tab's session, the models each tab was offered, and the
+    checks on what a browser sends. An action takes the tab's session id and the inputs and
+    returns the page's shown outputs (see ``show``)."""
 
-    def session_of(session_id: str | None) -> StudioSession:
-        if session_id not in sessions:
+    def __init__(self, settings: StudioSettings) -> None:
+        self.settings = settings
+        self.sessions: dict[str, StudioSession] = {}
+        # Session id -> the models its tab lists, by label: the only ones it may choose.
+        self.offered: dict[str, dict[str, ModelChoice]] = {}
+        # Gradio's id of a browser tab -> its session's, to drop the session when the tab closes.
+        self.owners: dict[str, str] = {}
+
+    def session_of(self, session_id: str | None) -> StudioSession:
+        if session_id not in self.sessions:
             raise gr.Error("this page's session has ended: reload the page")
-        return sessions[session_id]
+        return self.sessions[session_id]
 
-    def model_labels() -> list[str]:
-        models.clear()
-        for choice in find_models(settings.logs_dir, settings.given_models):
-            models[choice.label] = choice
-        return list(models)
-
-    def show(session: StudioSession, status: str = "") -> tuple[Any, ...]:
-        current = session.current
-        needs_style = session.method_input == "image_and_style"
-        history = [
-            (str(g.result), f"#{g.index} · {_caption(g.parameters.as_dict())}")
-            for g in session.history
-        ]
-        return (
-            None if session.content is None else str(session.content.file),
-            gr.update(
-                value=None if session.style is None else str(session.style.file),
-                visible=needs_style,
-            ),
-            None if current is None else str(current.result),
-            history,
-            gr.update(
-                value=None if current is None else str(current.result),
-                interactive=current is not None,
-            ),
-            session.describe_next(),
-            status,
-        )
-
-    def guarded(action: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
-        """``action(session, *inputs)`` with its one-line errors shown on the page; its
-        signature is kept, so Gradio still passes the event data and progress it asks for."""
+    def guarded(self, action: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
+        """``action(session, *inputs)`` called with a tab's session id in place of its session,
+        its one-line errors shown on the page; its signature is kept, so Gradio still passes
+        the event data and progress it asks for."""
 
         @functools.wraps(action)
         def run(session_id: str, *inputs: Any) -> tuple[Any, ...]:
-            session = session_of(session_id)
+            session = self.session_of(session_id)
             try:
                 return action(session, *inputs)
             except StyleGanError as error:
@@ -114,58 +96,70 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
 
         return run
 
-    def start(request: gr.Request) -> tuple[Any, ...]:
+    def start(self, request: gr.Request) -> tuple[Any, ...]:
+        """A new tab: its session and the model list, where only a model the operator named
+        (``ckpt_path``) is chosen, and loaded, before a person picks one."""
+        settings = self.settings
         session = StudioSession(
             settings.sessions_dir, settings.device, settings.tile_size, settings.refine
         )
-        sessions[session.id] = session
-        owners[request.session_hash] = session.id
-        labels = model_labels()
-        status = NO_MODEL.format(where=settings.logs_dir)
-        if labels:
+        self.sessions[session.id] = session
+        self.owners[request.session_hash] = session.id
+        # An upload named *.ckpt is a browser's file, not a trained model.
+        choices = find_models(settings.logs_dir, settings.given_models, [settings.upload_dir])
+        offered = self.offered[session.id] = {choice.label: choice for choice in choices}
+        chosen = choices[0].label if settings.given_models else None
+        if chosen is not None:
             try:
-                status = f"{labels[0]}: {session.select_model(models[labels[0]])}"
+                status = f"{chosen}: {session.select_model(offered[chosen])}"
             except StyleGanError as error:
                 status = f"⚠ {error}"
+        elif choices:
+            status = CHOOSE_MODEL.format(count=len(choices))
+        else:
+            status = NO_MODEL.format(where=settings.logs_dir)
         return (
             session.id,
-            gr.update(choices=labels, value=labels[0] if labels else None),
+            gr.update(choices=list(offered), value=chosen),
             *show(session, status),
         )
 
-    def end(request: gr.Request) -> None:
-        sessions.pop(owners.pop(request.session_hash, ""), None)
+    def end(self, request: gr.Request) -> None:
+        session_id = self.owners.pop(request.session_hash, "")
+        self.sessions.pop(session_id, None)
+        self.offered.pop(session_id, None)
 
-    def choose_model(session: StudioSession, label: str) -> tuple[Any, ...]:
-        if label not in models:
+    def choose_model(self, session: StudioSession, label: str) -> tuple[Any, ...]:
+        offered = self.offered.get(session.id, {})
+        if label not in offered:
             return show(session, "⚠ choose a model from the list")
-        return show(session, f"{label}: {session.select_model(models[label])}")
+        return show(session, f"{label}: {session.select_model(offered[label])}")
 
-    def upload(role: str) -> Callable[..., tuple[Any, ...]]:
+    def upload(self, role: str) -> Callable[..., tuple[Any, ...]]:
         def read(session: StudioSession, stored: str | None) -> tuple[Any, ...]:
             if not stored:
                 return show(session)
-            path = Path(stored)
-            image = read_upload(path, path.name, settings.limits)
+            path = uploaded_file(stored, self.settings.upload_dir)
+            image = read_upload(path, path.name, self.settings.limits)
             session.set_image(role, image, path, path.name)
             size = f"{image.rgb.width}×{image.rgb.height}"
             return show(session, f"{role} image: {path.name}, {size}")
 
         return read
 
-    def example(role: str) -> Callable[..., tuple[Any, ...]]:
+    def example(self, role: str) -> Callable[..., tuple[Any, ...]]:
         def pick(session: StudioSession, event: gr.SelectData) -> tuple[Any, ...]:
-            name, path = list(settings.examples[role].items())[event.index]
+            name, path = list(self.settings.examples[role].items())[event.index]
             session.set_image(role, example_input(path), path, f"{name} (built-in)")
             return show(session, f"{role} image: built-in {name}")
 
         return pick
 
-    def generate(session: StudioSession) -> tuple[Any, ...]:
+    def generate(self, session: StudioSession) -> tuple[Any, ...]:
         generation = session.generate()
         return show(session, f"generation #{generation.index} done")
 
-    def feedback(action: str) -> Callable[..., tuple[Any, ...]]:
+    def feedback(self, action: str) -> Callable[..., tuple[Any, ...]]:
         def press(session: StudioSession) -> tuple[Any, ...]:
             session.feedback(action)
             generation = session.generate()
@@ -173,11 +167,12 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
 
         return press
 
-    def rate(session: StudioSession, rating: int | None, note: str) -> tuple[Any, ...]:
+    def rate(self, session: StudioSession, rating: int | None, note: str) -> tuple[Any, ...]:
         session.rate(rating, note or "")
         return show(session, f"rating {rating} saved for generation #{session.current.index}")
 
     def refine(
+        self,
         session: StudioSession,
         steps: float,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (how Gradio asks for a bar)
@@ -190,19 +185,50 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
         generation = session.generate()
         return show(session, f"refined for {done} of {total} steps: generation #{generation.index}")
 
-    def stop(session_id: str) -> None:
-        if session_id in sessions:
-            sessions[session_id].stop()
+    def stop(self, session_id: str) -> None:
+        if session_id in self.sessions:
+            self.sessions[session_id].stop()
 
-    def return_to(session: StudioSession, event: gr.SelectData) -> tuple[Any, ...]:
+    def return_to(self, session: StudioSession, event: gr.SelectData) -> tuple[Any, ...]:
         chosen = session.history[event.index]
         session.return_to(chosen.index)
         return show(session, f"back to generation #{chosen.index}")
 
-    def export(session: StudioSession) -> tuple[Any, ...]:
+    def export(self, session: StudioSession) -> tuple[Any, ...]:
         folder = session.export_refined()
         return show(session, f"refined weights saved as an export: {folder}")
 
+
+def show(session: StudioSession, status: str = "") -> tuple[Any, ...]:
+    """The page's shown outputs for ``session``: content, style, result, history, download,
+    the next generation's description and the status line."""
+    current = session.current
+    needs_style = session.method_input == "image_and_style"
+    history = [
+        (str(g.result), f"#{g.index} · {_caption(g.parameters.as_dict())}") for g in session.history
+    ]
+    return (
+        None if session.content is None else str(session.content.file),
+        gr.update(
+            value=None if session.style is None else str(session.style.file),
+            visible=needs_style,
+        ),
+        None if current is None else str(current.result),
+        history,
+        gr.update(
+            value=None if current is None else str(current.result),
+            interactive=current is not None,
+        ),
+        session.describe_next(),
+        status,
+    )
+
+
+def build_page(settings: StudioSettings) -> gr.Blocks:
+    """The page; ``launch`` it with ``max_file_size=settings.limits.max_bytes`` and with
+    GRADIO_TEMP_DIR set to ``settings.upload_dir`` (before the page is built)."""
+    actions = StudioActions(settings)
+    guarded = actions.guarded
     with gr.Blocks(title="style_gan studio", analytics_enabled=False) as page:
         session_id = gr.State()
         gr.Markdown("# style_gan studio")
@@ -280,25 +306,29 @@ def build_page(settings: StudioSettings) -> gr.Blocks:
 
         shown = [content_view, style_view, result_view, history, download, next_line, status]
         computing = {"concurrency_id": "model", "concurrency_limit": 1}
-        page.load(start, outputs=[session_id, model, *shown])
-        page.unload(end)
-        model.input(guarded(choose_model), [session_id, model], shown, **computing)
+        page.load(actions.start, outputs=[session_id, model, *shown])
+        page.unload(actions.end)
+        model.input(guarded(actions.choose_model), [session_id, model], shown, **computing)
         content_upload.upload(
-            guarded(upload("content")), [session_id, content_upload], shown, **computing
+            guarded(actions.upload("content")), [session_id, content_upload], shown, **computing
         )
         style_upload.upload(
-            guarded(upload("style")), [session_id, style_upload], shown, **computing
+            guarded(actions.upload("style")), [session_id, style_upload], shown, **computing
         )
-        content_example.select(guarded(example("content")), [session_id], shown, **computing)
-        style_example.select(guarded(example("style")), [session_id], shown, **computing)
-        generate_button.click(guarded(generate), [session_id], shown, **computing)
+        content_example.select(
+            guarded(actions.example("content")), [session_id], shown, **computing
+        )
+        style_example.select(guarded(actions.example("style")), [session_id], shown, **computing)
+        generate_button.click(guarded(actions.generate), [session_id], shown, **computing)
         for action, button in feedback_buttons.items():
-            button.click(guarded(feedback(action)), [session_id], shown, **computing)
-        rate_button.click(guarded(rate), [session_id, rating, note], shown, **computing)
-        refine_button.click(guarded(refine), [session_id, steps], shown, **computing)
-        stop_button.click(stop, [session_id], None, concurrency_id="stop", concurrency_limit=None)
-        export_button.click(guarded(export), [session_id], shown, **computing)
-        history.select(guarded(return_to), [session_id], shown, **computing)
+            button.click(guarded(actions.feedback(action)), [session_id], shown, **computing)
+        rate_button.click(guarded(actions.rate), [session_id, rating, note], shown, **computing)
+        refine_button.click(guarded(actions.refine), [session_id, steps], shown, **computing)
+        stop_button.click(
+            actions.stop, [session_id], None, concurrency_id="stop", concurrency_limit=None
+        )
+        export_button.click(guarded(actions.export), [session_id], shown, **computing)
+        history.select(guarded(actions.return_to), [session_id], shown, **computing)
     return page
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from style_gan.data.images import InputImage, open_image
+from style_gan.data.images import IMAGE_EXTENSIONS, InputImage, open_image
 from style_gan.errors import CheckpointError, ConfigError
 from style_gan.inference.critic import TrainedCritic, load_critic
 from style_gan.inference.export import export_safetensors
@@ -145,7 +145,11 @@ class StudioSession:
         """Use ``image`` as the ``content`` or ``style`` image; ``source`` (a file the server
         chose: an upload's stored copy or a built-in example) is kept in ``inputs/``."""
         digest = file_sha256(source)
-        kept = self.folder / "inputs" / f"{digest[:16]}{source.suffix.lower()}"
+        suffix = source.suffix.lower()
+        # The browser named the file: an image's own suffix, or none that the model list reads.
+        if suffix not in (*IMAGE_EXTENSIONS, ".gif"):
+            suffix = ".img"
+        kept = self.folder / "inputs" / f"{digest[:16]}{suffix}"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if not kept.exists():
             shutil.copyfile(source, kept)

@@ -1,9 +1,11 @@
-"""Images a browser sends the studio, checked before anything is decoded: size in bytes, type by
-content (not by name), pixels from the header (a decompression bomb is refused unread), and
-sides large enough to translate. Every refusal is one line the page shows."""
+"""Images a browser sends the studio, checked before anything is decoded: that the file is one
+this server stored an upload in (a request naming any other path is refused unopened), size in
+bytes, type by content (not by name), pixels from the header (a decompression bomb is refused
+unread), and sides large enough to translate. Every refusal is one line the page shows."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,19 @@ class UploadLimits:
             f"{', '.join(ACCEPTED_FORMATS)} up to {self.max_bytes / 2**20:.0f} MB and "
             f"{self.max_pixels / 1e6:.0f} MP, at least {self.min_side} px a side"
         )
+
+
+def uploaded_file(stored: str, upload_dir: Path) -> Path:
+    """The file named by an upload event (``stored``: the path the request carries), if it lies
+    in ``upload_dir``, where this server stores what its page uploads, once every symlink is
+    resolved; UploadRefused otherwise, before the file is opened."""
+    path = Path(os.path.realpath(stored))
+    # The request is the client's: it can name any path, or a link out of the folder.
+    if not path.is_relative_to(os.path.realpath(upload_dir)) or not path.is_file():
+        raise UploadRefused(
+            "the studio opens only images uploaded through its page: upload the image again"
+        )
+    return path
 
 
 def read_upload(path: Path, name: str, limits: UploadLimits) -> InputImage:
