@@ -19,10 +19,10 @@ from omegaconf import DictConfig, ListConfig
 from PIL import Image
 from rich.progress import track
 
-from style_gan.data.images import InputImage, open_image
+from style_gan.data.images import InputImage, open_image, printable
 from style_gan.errors import ConfigError, DataError, UnreadableImageError, check_choice
 from style_gan.files import check_can_create_files
-from style_gan.inference.images import find_images, save_image, upright_exif
+from style_gan.inference.images import find_images, find_inputs, save_image, upright_exif
 from style_gan.inference.provenance import provenance_record, read_provenance, write_sidecar
 from style_gan.inference.stylizer import Stylizer
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
@@ -31,6 +31,9 @@ from style_gan.run.config_values import check_config_values
 log = logging.getLogger(__name__)
 
 FORMATS = ("png", "jpg", "webp")
+# What one input can fail with (a bad file, a failed write, the device out of memory), skipped
+# with a line naming it; a ConfigError, wrong for every input, still stops the command.
+PER_FILE_FAILURES = (DataError, OSError, RuntimeError, ValueError)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -91,7 +94,7 @@ def stylize(cfg: DictConfig) -> list[Path]:
         return writer.written
     if not cfg.get("input"):
         raise ConfigError("input= is required: an image file, a folder or a glob")
-    inputs = find_images(cfg.input, recursive=cfg.recursive)
+    inputs, unusable = find_inputs(cfg.input, recursive=cfg.recursive)
     style_paths = find_style_files(cfg.style)
     styles = [open_image(path, cfg.max_pixels) for path in style_paths]
     if stylizer.needs_style and not styles:
@@ -103,7 +106,8 @@ def stylize(cfg: DictConfig) -> list[Path]:
     writer = OutputWriter(
         stylizer, output, cfg.overwrite, cfg.provenance, cfg.keep_exif, [*inputs, *style_paths]
     )
-    skipped: list[str] = []
+    for path, why in unusable:
+        writer.skip(path, why)
     chunks = [inputs[i : i + cfg.batch_size] for i in range(0, len(inputs), cfg.batch_size)]
     for chunk in track(chunks, description="stylizing", transient=True, disable=len(chunks) < 2):
         contents = []
@@ -111,8 +115,7 @@ def stylize(cfg: DictConfig) -> list[Path]:
             try:
                 contents.append(open_image(path, cfg.max_pixels))
             except UnreadableImageError as error:
-                log.warning("skipping: %s", error)
-                skipped.append(path.name)
+                writer.skip(path, str(error))
         for style in styles or [None]:
             targets = [
                 output_path(output, content.path, input_root, style, suffix) for content in contents
@@ -120,12 +123,12 @@ def stylize(cfg: DictConfig) -> list[Path]:
             writer.stylize(contents, style, alphas, targets, grid=cfg.grid)
     if cfg.grid and writer.written:
         save_image(contact_sheet(writer.written), output / "contact_sheet.png")
-    log.info(
-        "wrote %d image(s) to %s%s",
-        len(writer.written),
-        output,
-        f"; skipped {len(skipped)} unreadable: {', '.join(skipped)}" if skipped else "",
-    )
+    summary = f"wrote {len(writer.written)} image(s) to {output}"
+    if writer.skipped:
+        summary += f"; skipped {len(writer.skipped)}: {', '.join(writer.skipped)}"
+        if not writer.written and not writer.kept:
+            raise DataError(f"{summary} (input={cfg.input}); fix or remove the skipped files")
+    log.info(summary)
     return writer.written
 
 
@@ -144,7 +147,9 @@ def find_style_files(style: Any) -> list[Path]:
 
 class OutputWriter:
     """Writes outputs atomically with their provenance (and, with ``keep_exif``, the content's
-    EXIF); skips existing ones unless told to overwrite, and never writes over an input."""
+    EXIF); keeps existing ones unless told to overwrite, and never writes over an input. An
+    input that fails is skipped with one line naming it, so one bad file never stops a folder.
+    """
 
     def __init__(
         self,
@@ -162,6 +167,14 @@ class OutputWriter:
         self.overwrite = overwrite
         self.provenance = provenance
         self.written: list[Path] = []
+        self.kept: list[Path] = []
+        self.skipped: list[str] = []
+
+    def skip(self, path: Path, why: str) -> None:
+        """Count ``path`` as skipped and say why, in one line."""
+        name = printable(path.name)
+        log.warning("skipping %s: %s", name, why.splitlines()[0] if why else "failed")
+        self.skipped.append(name)
 
     def stylize(
         self,
@@ -178,6 +191,26 @@ class OutputWriter:
         ]
         if not todo:
             return
+        try:
+            self._stylize(todo, style, alphas, grid)
+        except ConfigError:
+            raise
+        except PER_FILE_FAILURES as error:
+            if len(todo) == 1:
+                self.skip(todo[0][0].path or todo[0][1], str(error))
+                return
+            # Which input of the batch failed: the rest on their own.
+            for content, target in todo:
+                if target not in self.written:
+                    self.stylize([content], style, alphas, [target], grid)
+
+    def _stylize(
+        self,
+        todo: list[tuple[InputImage, Path]],
+        style: InputImage | None,
+        alphas: list[float],
+        grid: bool,
+    ) -> None:
         pending = [content for content, _ in todo]
         per_alpha = [self.stylizer.stylize_many(pending, style, alpha) for alpha in alphas]
         styles = [] if style is None else [style.path]
@@ -225,6 +258,7 @@ class OutputWriter:
             raise ConfigError(f"{target} is an input; choose an output= folder of its own")
         if target.exists() and not self.overwrite:
             log.info("keeping the existing %s (overwrite=true replaces it)", target)
+            self.kept.append(target)
             return True
         return False
 

@@ -50,7 +50,7 @@ def test_a_folder_is_stylised_with_provenance_and_bad_files_skipped(
     written = run_stylize(f"ckpt_path={ckpt}", f"input={photos}", f"output={out}")
     assert sorted(p.name for p in written) == ["a.png", "b.png"]
     assert Image.open(out / "a.png").size == (37, 53)
-    assert "skipped 1 unreadable: broken.png" in caplog.text
+    assert "skipping broken.png: " in caplog.text and "skipped 1: broken.png" in caplog.text
     record = read_provenance(out / "a.png")
     assert record == json.loads((out / "a.png.json").read_text())
     assert record["method"] == "CycleGAN" and record["batches_trained"] == 1
@@ -66,6 +66,42 @@ def test_a_folder_is_stylised_with_provenance_and_bad_files_skipped(
     batched = tmp_path / "batched"
     run_stylize(f"ckpt_path={ckpt}", f"input={photos}", f"output={batched}", "batch_size=3")
     assert sorted(p.name for p in batched.glob("*.png")) == ["a.png", "b.png"]
+
+
+def test_tiny_thin_and_bad_files_in_one_folder_do_not_stop_it(
+    run_stylize, one_batch_checkpoint, tmp_path: Path, caplog
+) -> None:
+    caplog.set_level(logging.INFO)
+    folder = tmp_path / "mixed"
+    sizes = {"dot": (1, 1), "three": (3, 3), "column": (1, 100), "strip": (300, 2)}
+    sizes["photo"] = (37, 53)
+    for index, (name, size) in enumerate(sizes.items()):
+        write_image(folder / f"{name}.png", size, seed=index)
+    (folder / "loop_a.png").symlink_to(folder / "loop_b.png")
+    (folder / "loop_b.png").symlink_to(folder / "loop_a.png")
+    (folder / "dangling.png").symlink_to(folder / "gone.png")
+    (folder / "notes.png").write_text("a text file named like an image")
+    out = tmp_path / "out"
+    # batch_size=2 puts the bad file in a batch with a good one.
+    ckpt = one_batch_checkpoint("cyclegan")
+    written = run_stylize(f"ckpt_path={ckpt}", f"input={folder}", f"output={out}", "batch_size=2")
+    assert {p.stem: Image.open(p).size for p in written} == sizes
+    skips = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipping ")]
+    assert [line.split(":")[0] for line in skips] == [
+        "skipping dangling.png",
+        "skipping loop_a.png",
+        "skipping loop_b.png",
+        "skipping notes.png",
+    ]
+    assert all("\n" not in line for line in skips)
+    assert "skipping loop_a.png: symlink loop" in skips
+    assert "skipping dangling.png: broken link" in skips
+    assert "skipped 4: dangling.png, loop_a.png, loop_b.png, notes.png" in caplog.text
+    # Nothing written: an error (a non-zero exit), with every skip counted.
+    for name in sizes:
+        (folder / f"{name}.png").unlink()
+    with pytest.raises(DataError, match=r"wrote 0 image.*skipped 4: dangling\.png"):
+        run_stylize(f"ckpt_path={ckpt}", f"input={folder}", f"output={tmp_path / 'none'}")
 
 
 def test_jpeg_output_and_no_provenance(run_stylize, one_batch_checkpoint, photos, tmp_path):

@@ -117,6 +117,22 @@ def test_padding_reflects_and_keeps_sizes_that_fit() -> None:
     assert pad_to_multiple(image, 4).shape[-2:] == (4, 4)
     assert torch.equal(pad_to_multiple(image, 4)[..., 3, :], image[..., 1, :])  # reflected
     assert pad_to_multiple(image, 1) is image
+    # Too short to reflect 5 rows: the edge is replicated, up to the smallest side asked for.
+    padded = pad_to_multiple(image, 4, min_side=8)
+    assert padded.shape[-2:] == (8, 8) and torch.equal(padded[..., 7, :4], image[..., 2, :])
+
+
+@pytest.mark.parametrize("model", [*IMAGE_METHODS, "exemplar"])
+def test_tiny_and_thin_images_keep_their_size(model, one_batch_checkpoint) -> None:
+    """Smaller than the generator's reflection pads take: padded, then cropped back, whole or
+    (tile_size=16: any image over 256 pixels) in tiles."""
+    stylizer = Stylizer.from_checkpoint(
+        one_batch_checkpoint(model), device="cpu", tile_size=16, tile_overlap=4
+    )
+    style = smooth_photo(2, 3) if model == "exemplar" else None
+    for size in [(1, 1), (3, 3), (4, 4), (1, 100), (300, 2), (2, 300)]:
+        result = stylizer(smooth_photo(*size), style=style, alpha=0.5 if style else 1.0)
+        assert result.size == size
 
 
 def test_exemplar_takes_a_style_and_alpha(one_batch_checkpoint, tmp_path: Path) -> None:

@@ -84,14 +84,19 @@ def printable(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", errors="backslashreplace")
 
 
+def stat_failure(error: OSError) -> str:
+    """Why a directory entry could not be stat'ed, in a few words."""
+    return {errno.ELOOP: "symlink loop", errno.ENOENT: "broken link"}.get(
+        error.errno, error.strerror or type(error).__name__
+    )
+
+
 def _header_size(path: Path, max_pixels: int) -> tuple[int, int] | str:
     """(width, height) from the file's header, or why the file cannot be used."""
     try:
         stat = path.stat()
     except OSError as error:
-        return {errno.ELOOP: "symlink loop", errno.ENOENT: "broken link"}.get(
-            error.errno, error.strerror or type(error).__name__
-        )
+        return stat_failure(error)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         return "not an image file"
     if stat.st_size == 0:

@@ -17,6 +17,8 @@ from style_gan.data.images import (
     IMAGE_EXTENSIONS,
     InputImage,
     open_image,
+    printable,
+    stat_failure,
     to_rgb_and_alpha,
 )
 from style_gan.errors import DataError
@@ -29,31 +31,57 @@ XMP_NAMESPACE = "https://github.com/style_gan/provenance/1.0/"
 
 
 def find_images(source: str | Path, recursive: bool = False) -> list[Path]:
+    """The image files ``source`` names (see ``find_inputs``); a DataError when it names none."""
+    found, unusable = find_inputs(source, recursive)
+    if not found:
+        name, why = unusable[0]
+        raise DataError(
+            f"input={source}: {printable(name)} cannot be read ({why}); fix or remove it"
+        )
+    return found
+
+
+def find_inputs(
+    source: str | Path, recursive: bool = False
+) -> tuple[list[Path], list[tuple[Path, str]]]:
     """The image files ``source`` names: one file, a folder's images (and its subfolders' with
-    ``recursive``), or a glob pattern; sorted. A DataError when it names none."""
+    ``recursive``), or a glob pattern; sorted. Also the entries named like images that are
+    no file (a symlink loop, a broken link), with why, so they can be counted as skipped.
+    A DataError when it names neither."""
     text = str(source)
     path = Path(text).expanduser()
     if path.is_file():
-        return [path]
+        return [path], []
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
-        found = [p for p in path.glob(pattern) if p.suffix.lower() in IMAGE_EXTENSIONS]
+        candidates = [p for p in path.glob(pattern) if p.suffix.lower() in IMAGE_EXTENSIONS]
     elif glob.has_magic(text):
-        found = [
+        candidates = [
             Path(p)
             for p in glob.glob(text, recursive=recursive)
             if Path(p).suffix.lower() in IMAGE_EXTENSIONS
         ]
+    elif path.is_symlink():
+        candidates = [path]
     else:
         raise DataError(f"input={text} does not exist; give an image file, a folder or a glob")
-    found = sorted(p for p in found if p.is_file())
-    if not found:
+    found: list[Path] = []
+    unusable: list[tuple[Path, str]] = []
+    for candidate in sorted(candidates):
+        try:
+            candidate.stat()
+        except OSError as error:
+            unusable.append((candidate, stat_failure(error)))
+        else:
+            if candidate.is_file():
+                found.append(candidate)
+    if not found and not unusable:
         where = f"{text} or its subfolders" if recursive and path.is_dir() else text
         raise DataError(
             f"input={text}: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {where}"
             + ("" if recursive or not path.is_dir() else "; recursive=true looks in subfolders")
         )
-    return found
+    return found, unusable
 
 
 def as_input_image(image: Any, max_pixels: int = DEFAULT_MAX_PIXELS) -> InputImage:

@@ -21,11 +21,19 @@ from style_gan.data.images import DEFAULT_MAX_PIXELS, InputImage
 from style_gan.errors import ConfigError
 from style_gan.inference.generator import TrainedGenerator, load_generator, load_pretrained
 from style_gan.inference.images import as_input_image
-from style_gan.inference.tiling import downscale, run_padded, run_tiled, tiles_needed
+from style_gan.inference.tiling import (
+    downscale,
+    pad_to_multiple,
+    run_padded,
+    run_tiled,
+    tiles_needed,
+)
 from style_gan.precision import cpu_has_native_bf16
 from style_gan.ranges import to_uint8
 
 PRECISIONS = {"32-true": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+# A generator that fails on a blank square this large fails for another reason than its size.
+MAX_PROBE_SIDE = 1024
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -42,7 +50,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
 class Stylizer:
     """A trained generator applied to images of any size and aspect.
 
-    Images are reflect-padded to the multiple the generator needs and cropped back; an image
+    Images are padded to the multiple and the smallest side the generator needs (reflected,
+    or edge-replicated for images too thin to reflect) and cropped back; an image
     of more than ``tile_size``² pixels is run in tiles overlapping by ``tile_overlap`` pixels,
     cross-faded, with every instance norm fed the statistics of the whole image (measured on a
     copy downscaled to ``thumbnail_side``), so tiles show no seams or colour shifts.
@@ -97,6 +106,7 @@ class Stylizer:
         self.batch_size = batch_size
         self.max_side = max_side
         self.max_pixels = max_pixels
+        self._min_side: int | None = None
 
     @classmethod
     def from_checkpoint(
@@ -171,6 +181,9 @@ class Stylizer:
         for index, x in enumerate(tensors):
             same_size.setdefault(tuple(x.shape[-2:]), []).append(index)
         multiple = getattr(self.module, "size_multiple", 1)
+        min_side = self._smallest_side()
+        if style_image is not None:
+            style_image = pad_to_multiple(style_image, 1, min_side)
         outputs: list[torch.Tensor | None] = [None] * len(contents)
         with self._autocast():
             for (height, width), indices in same_size.items():
@@ -179,7 +192,7 @@ class Stylizer:
                 for first in range(0, len(indices), step):
                     group = indices[first : first + step]
                     batch = torch.cat([tensors[index] for index in group])
-                    translate = self._translate_function(batch, style_image, alpha)
+                    translate = self._translate_function(batch, style_image, alpha, min_side)
                     result = (
                         run_tiled(
                             translate,
@@ -190,9 +203,10 @@ class Stylizer:
                             self.tile_overlap,
                             self.thumbnail_side,
                             self.tiles_per_pass,
+                            min_side,
                         )
                         if tiled
-                        else run_padded(translate, batch, multiple)
+                        else run_padded(translate, batch, multiple, min_side)
                     )
                     for index, y in zip(group, result, strict=True):
                         outputs[index] = y[None]
@@ -221,19 +235,44 @@ class Stylizer:
         return [Image.fromarray(p, "RGB") for p in pixels]
 
     def _translate_function(
-        self, content: torch.Tensor, style: torch.Tensor | None, alpha: float
+        self, content: torch.Tensor, style: torch.Tensor | None, alpha: float, min_side: int
     ) -> Callable[[torch.Tensor], torch.Tensor]:
         if style is None:
             return self.module
         # The style code is global: computed once, from the whole content (downscaled) and the
         # whole style image, never per tile.
-        code = self.module.style_code(self._thumbnail(content), style, alpha)
+        thumbnail = pad_to_multiple(self._thumbnail(content), 1, min_side)
+        code = self.module.style_code(thumbnail, style, alpha)
 
         def translate(tiles: torch.Tensor) -> torch.Tensor:
             encoded = self.module.encode_content(tiles)
             return self.module.decode(encoded, code.expand(tiles.shape[0], -1))
 
         return translate
+
+    def _smallest_side(self) -> int:
+        """The smallest side the generator takes: each reflection pad needs a feature map
+        larger than the pad, and a stride-2 layer halves the map (a ResNet generator's
+        bottleneck, a quarter of the input, is reflect-padded by 1, so it needs 8 pixels).
+        Found once, as the first power-of-two multiple of ``size_multiple`` whose blank
+        square goes through every encoder the model has."""
+        if self._min_side is not None:
+            return self._min_side
+        side = getattr(self.module, "size_multiple", 1)
+        while True:
+            blank = torch.zeros(1, 3, side, side, device=self.device)
+            style = blank if self.needs_style else None
+            try:
+                # α = 0.5 runs the style encoder on both the style and the content.
+                with torch.no_grad(), self._autocast():
+                    self._translate_function(blank, style, 0.5, side)(blank)
+            except (RuntimeError, ValueError):
+                if side >= MAX_PROBE_SIDE:
+                    raise
+                side *= 2
+            else:
+                self._min_side = side
+                return side
 
     def _downsized(self, image: Image.Image) -> Image.Image:
         if self.max_side is None or max(image.size) <= self.max_side:

@@ -1,4 +1,4 @@
-"""Running a generator on an image of any size: reflect-padding to the size it needs, and
+"""Running a generator on an image of any size: padding to the size it needs, and
 overlapping tiles for images too large for one pass, normalised as the whole image would be.
 
 Instance norm normalises each channel with its mean and variance over the image. A tile has
@@ -20,15 +20,22 @@ from torch import nn
 Translate = Callable[[torch.Tensor], torch.Tensor]
 
 
-def pad_to_multiple(image: torch.Tensor, multiple: int) -> torch.Tensor:
-    """``image`` (B, C, H, W) reflect-padded at the bottom and right to H, W divisible by
-    ``multiple`` (replicate-padded where a side is too short for a reflection)."""
+def pad_to_multiple(image: torch.Tensor, multiple: int, min_side: int = 1) -> torch.Tensor:
+    """``image`` (B, C, H, W) padded at the bottom and right to H, W divisible by ``multiple``
+    and at least ``min_side``: reflected, or edge-replicated where a side is too short to
+    reflect (a 1×1 image, a strip 2 pixels high)."""
     height, width = image.shape[-2:]
-    pad_h, pad_w = -height % multiple, -width % multiple
+    pad_h = padded_length(height, multiple, min_side) - height
+    pad_w = padded_length(width, multiple, min_side) - width
     if not pad_h and not pad_w:
         return image
     mode = "reflect" if pad_h < height and pad_w < width else "replicate"
     return F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def padded_length(length: int, multiple: int, min_side: int = 1) -> int:
+    """The smallest multiple of ``multiple`` that is at least ``length`` and ``min_side``."""
+    return -(-max(length, min_side) // multiple) * multiple
 
 
 def downscale(image: torch.Tensor, max_side: int) -> torch.Tensor:
@@ -41,10 +48,13 @@ def downscale(image: torch.Tensor, max_side: int) -> torch.Tensor:
     return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
 
 
-def run_padded(translate: Translate, image: torch.Tensor, multiple: int) -> torch.Tensor:
-    """``translate`` on ``image`` padded to ``multiple``, cropped back to the input's size."""
+def run_padded(
+    translate: Translate, image: torch.Tensor, multiple: int, min_side: int = 1
+) -> torch.Tensor:
+    """``translate`` on ``image`` padded to ``multiple`` and ``min_side`` (see
+    ``pad_to_multiple``), cropped back to the input's size."""
     height, width = image.shape[-2:]
-    return translate(pad_to_multiple(image, multiple))[..., :height, :width]
+    return translate(pad_to_multiple(image, multiple, min_side))[..., :height, :width]
 
 
 @contextmanager
@@ -127,16 +137,19 @@ def run_tiled(
     overlap: int,
     thumbnail_side: int,
     tiles_per_pass: int = 1,
+    min_side: int = 1,
 ) -> torch.Tensor:
     """``translate`` on ``image`` (1, C, H, W) in overlapping ``tile_size`` tiles, blended, with
     ``module``'s instance norms fed the statistics of the whole image (from a copy downscaled
-    to ``thumbnail_side``). Memory is bounded by the tile, not the image."""
+    to ``thumbnail_side``). Memory is bounded by the tile, not the image. The image, its
+    thumbnail and so every tile are padded to at least ``min_side``, the smallest side
+    ``translate`` takes."""
     if image.shape[0] != 1:
         raise ValueError(f"run_tiled takes one image at a time, got a batch of {image.shape[0]}")
     height, width = image.shape[-2:]
-    tile = max(multiple, tile_size // multiple * multiple)
+    tile = max(padded_length(min_side, multiple), tile_size // multiple * multiple)
     overlap = min(overlap, tile // 2)
-    padded = pad_to_multiple(image, multiple)
+    padded = pad_to_multiple(image, multiple, min_side)
     thumbnail = downscale(image, thumbnail_side)
     stride = max(multiple, (tile - overlap) // multiple * multiple)
     boxes = [
@@ -148,7 +161,7 @@ def run_tiled(
     weight = torch.zeros(1, 1, *padded.shape[-2:], device=image.device)
     with thumbnail_statistics(module) as mode:
         mode(True)
-        run_padded(translate, thumbnail, multiple)
+        run_padded(translate, thumbnail, multiple, min_side)
         for first in range(0, len(boxes), tiles_per_pass):
             group = boxes[first : first + tiles_per_pass]
             batch = torch.cat([padded[..., y : y + h, x : x + w] for y, x, h, w in group])
