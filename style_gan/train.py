@@ -28,7 +28,7 @@ from style_gan.run.config_values import check_config_values
 from style_gan.run.console import lightning_console
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 from style_gan.run.last_checkpoint import LatestCheckpoint, RunInterrupted
-from style_gan.run.loggers import define_objective, finish_wandb_runs
+from style_gan.run.loggers import LogStepsFollowBatches, define_objective, finish_wandb_runs
 from style_gan.run.objective import objective_direction, objective_value, suite_directions
 from style_gan.run.random_states import RandomStates
 from style_gan.run.resolvers import register_resolvers
@@ -82,6 +82,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         )
         config["trainer"]["precision"] = precision  # what ran, not "auto"
         callbacks = [
+            # First: the steps it sets are the ones the other callbacks log at.
+            LogStepsFollowBatches(),
             *instantiate_group(cfg.get("callbacks")),
             StoreConfig(config),
             RandomStates(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import netrc
 import os
@@ -11,9 +12,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lightning.pytorch.loggers import Logger, WandbLogger
+import lightning as L
+from lightning.fabric.loggers.logger import rank_zero_experiment
+from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from style_gan.errors import check_choice
+from style_gan.run.callbacks import batches_seen
+from style_gan.run.last_checkpoint import RunInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,77 @@ def wandb_logger(mode: str = "auto", save_dir: str = ".", **kwargs: Any) -> Wand
         mode = os.environ.get("WANDB_MODE") or ("online" if wandb_logged_in() else "offline")
     run_id = kwargs.pop("id", None) or wandb_run_id(Path(save_dir))
     return WandbLogger(mode=mode, save_dir=save_dir, id=run_id, resume="allow", **kwargs)
+
+
+class ContinuedExperimentWriter(ExperimentWriter):
+    """Lightning's CSV writer, except that an existing ``metrics.csv`` is continued, never
+    deleted: a run restarted in its folder (a requeued job, ``ckpt_path=``) keeps its history."""
+
+    def _check_log_dir_exists(self) -> None:
+        # Lightning deletes metrics.csv here. Its columns are taken over instead: rows are
+        # appended under them, and a new column rewrites the file with the old rows kept.
+        if not self._fs.isfile(self.metrics_file_path):
+            return
+        with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+            text = file.read()
+        self.metrics_keys = next(csv.reader(text.splitlines()[:1]), [])
+        if text and not text.endswith("\n"):
+            # A row cut short by a kill: the next row starts on its own line.
+            with self._fs.open(self.metrics_file_path, "a", newline="") as file:
+                file.write("\r\n")
+
+    def _rewrite_with_new_header(self, fieldnames: list[str]) -> None:
+        # Through a temporary file and a rename: a kill mid-rewrite leaves the old file whole.
+        with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+            rows = list(csv.DictReader(file))
+        partial = f"{self.metrics_file_path}.partial"
+        with self._fs.open(partial, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=fieldnames)
+            writer.writeheader()
+            writer.writerows(rows)
+        self._fs.mv(partial, self.metrics_file_path)
+
+
+class ContinuedCSVLogger(CSVLogger):
+    """A CSVLogger whose ``metrics.csv`` goes on across restarts in the same run folder (see
+    ContinuedExperimentWriter)."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ContinuedExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = ContinuedExperimentWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
+class LogStepsFollowBatches(L.Callback):
+    """Keeps the loggers' steps those of a run never stopped: each batch's own, each once.
+
+    Lightning counts the step in ``_batches_that_stepped``, and on a resume at an epoch's end
+    of a run with ``max_steps`` (``max_batches``) it reruns that epoch's end and counts one
+    batch too many: every later step would be one ahead of the uninterrupted run's.
+    """
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._set_step(trainer, pl_module)
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        self._set_step(trainer, pl_module)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if isinstance(exception, RunInterrupted):
+            # Stopped after a batch that last.ckpt holds, before Lightning passed its losses
+            # to the loggers: the resumed run starts after it, so its row is written now.
+            trainer._logger_connector.update_train_step_metrics()
+
+    @staticmethod
+    def _set_step(trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.fit_loop.epoch_loop._batches_that_stepped = batches_seen(trainer, pl_module)
 
 
 def define_objective(loggers: list[Logger], name: str, higher_is_better: bool) -> None:
