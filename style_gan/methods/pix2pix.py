@@ -78,10 +78,14 @@ class Pix2Pix(GanMethod):
         first_conv = next(
             (m for m in self.discriminator.modules() if isinstance(m, nn.Conv2d)), None
         )
-        if first_conv is not None and first_conv.in_channels != 6:
+        # A projected D's first conv follows its frozen backbone: it says what it takes.
+        in_channels = getattr(self.discriminator, "in_channels", None) or (
+            first_conv.in_channels if first_conv is not None else 6
+        )
+        if in_channels != 6:
             raise ConfigError(
                 f"pix2pix's discriminator sees source and target concatenated (6 channels), "
-                f"but model.discriminator.in_channels={first_conv.in_channels}; set it to 6"
+                f"but model.discriminator.in_channels={in_channels}; set it to 6"
             )
         self.keep_ema(ema_decay)
         self.adversarial = adversarial or Adversarial(mode="vanilla")

@@ -45,6 +45,7 @@ STORED_CLASSES: dict[str, frozenset[str]] = {
             "style_gan.nets.generators.UnetGenerator",
             "style_gan.nets.style_transfer.StyleTransferGenerator",
             "style_gan.nets.discriminators.PatchDiscriminator",
+            "style_gan.nets.projected.ProjectedDiscriminator",
             "style_gan.nets.dcgan.DCGANGenerator",
             "style_gan.nets.dcgan.DCGANDiscriminator",
         }
