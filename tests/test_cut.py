@@ -217,7 +217,8 @@ def test_pixel_identity_term_trains_when_weighted_and_is_refused_negative(
     # ‖G(y) - y‖₁ of an untrained G on [-1, 1] images: positive, below the range's 2.
     assert 0 < metrics["train/idt"] < 2
     assert math.isfinite(metrics["train/g"])
-    assert "train/idt" not in train(cut_config(model_name, run_dir=tmp_path / "off"))
+    off = train(cut_config(model_name, "model.lambda_identity=0", run_dir=tmp_path / "off"))
+    assert "train/idt" not in off
     with pytest.raises(Exception, match="lambda_identity=-1") as caught:
         hydra.utils.instantiate(cut_config(model_name, "model.lambda_identity=-1").model)
     assert isinstance(caught.value.__cause__, ConfigError)
