@@ -107,6 +107,34 @@ def test_bad_input_fails_with_one_line(tmp_path: Path, overrides: list[str], mes
 
 
 @pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("trainer.max_epochs=-5", "error: trainer.max_epochs=-5 must be >= 0, or -1 for no limit"),
+        ("trainer.limit_val_batches=1.5", "error: trainer.limit_val_batches=1.5 must be "),
+        ("trainer.precision=17", "error: trainer.precision=17 is not allowed; choose one of: "),
+        # Beyond the config checks: Lightning's own refusal, on one line.
+        ("+trainer.overfit_batches=-1", "error: You have passed invalid value -1 for overfit_"),
+    ],
+)
+def test_a_bad_trainer_value_is_one_line_and_exit_2(
+    tmp_path: Path, override: str, message: str
+) -> None:
+    result = run_cli(tmp_path, *FAST_TRAINER, override)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_trainer_gpu_without_a_gpu_says_to_use_the_cpu(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "trainer=gpu")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: trainer.accelerator='gpu': no GPU was found on this machine; "
+        "train on the CPU with trainer=cpu\n"
+    )
+
+
+@pytest.mark.parametrize(
     ("overrides", "message"),
     [
         (

@@ -63,6 +63,10 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
                 )
             elif isinstance(cause, StyleGanError):
                 print(f"error: {cause}", file=sys.stderr)
+            elif _is_lightning_config_error(cause):
+                # What Lightning refuses that the config checks do not know (four GPUs asked
+                # of a machine with one, say): its own words, on one line.
+                print(f"error: {one_line(str(cause))}", file=sys.stderr)
             else:
                 raise
             if in_multirun():
@@ -71,6 +75,19 @@ def one_line_errors(task: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return wrapper
+
+
+def _is_lightning_config_error(error: BaseException) -> bool:
+    """Whether ``error`` is Lightning's MisconfigurationException: a setting it refuses."""
+    # Imported here: the entry points that never load Lightning need not load it to fail.
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    return isinstance(error, MisconfigurationException)
+
+
+def one_line(text: str) -> str:
+    """A message of several lines as one: its lines stripped and joined by spaces."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def in_multirun() -> bool:
@@ -128,4 +145,4 @@ def composition_error_message(error: HydraException) -> str:
             f"{group}={option} does not exist{suggestion}; "
             f"choose one of: {', '.join(sorted(error.options))}"
         )
-    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return one_line(str(error))

@@ -12,7 +12,9 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+import lightning as L
 from hydra.utils import get_object
+from lightning.pytorch.accelerators import AcceleratorRegistry
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
@@ -47,6 +49,44 @@ _RANGES: dict[str, tuple[Callable[[float], bool], str]] = {
 # Loss weights: 0 switches a loss off; a negative one would ascend it.
 _LOSS_WEIGHT_PREFIX = "lambda_"
 
+# The Trainer's numbers, which Lightning checks only as the Trainer is built (several lines of
+# Hydra's and Lightning's). Apart from _RANGES: elsewhere in a config these names could mean
+# something else.
+_AT_LEAST_ONE = (lambda value: value >= 1, ">= 1")
+_BATCH_LIMIT = (
+    # An int counts batches, a float is a fraction of them: 1 is one batch, 1.0 all.
+    lambda value: value >= 0 if isinstance(value, int) else 0 <= value <= 1,
+    "a whole number of batches >= 0 or a fraction in [0.0, 1.0]",
+)
+# The methods step their own optimizers (manual optimization), which Lightning refuses to
+# combine with its gradient clipping or accumulation.
+_MANUAL_OPTIMIZATION = "style_gan's methods step their optimizers themselves"
+_TRAINER_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "max_epochs": (lambda value: value >= -1, ">= 0, or -1 for no limit"),
+    "min_epochs": _NON_NEGATIVE,
+    "limit_train_batches": _BATCH_LIMIT,
+    "limit_val_batches": _BATCH_LIMIT,
+    "limit_test_batches": _BATCH_LIMIT,
+    "limit_predict_batches": _BATCH_LIMIT,
+    "val_check_interval": (
+        lambda value: value >= 1 if isinstance(value, int) else 0 < value <= 1,
+        "a whole number of batches >= 1 or a fraction of an epoch in (0.0, 1.0]",
+    ),
+    "check_val_every_n_epoch": (lambda value: value >= 1, ">= 1, or null"),
+    "log_every_n_steps": _AT_LEAST_ONE,
+    "num_nodes": _AT_LEAST_ONE,
+    "accumulate_grad_batches": (
+        lambda value: value == 1,
+        f"1: {_MANUAL_OPTIMIZATION}; a larger data.batch_size averages over more images",
+    ),
+    "gradient_clip_val": (
+        lambda value: value == 0,
+        f"0 or null: {_MANUAL_OPTIMIZATION}; set model.gradient_clip_norm instead",
+    ),
+}
+# What trainer.precision=auto adds to Lightning's values (see style_gan.precision).
+_PRECISION_AUTO = "auto"
+
 
 def check_config_values(cfg: DictConfig) -> None:
     """Raise a ConfigError for the first value of the wrong type or out of range.
@@ -55,7 +95,10 @@ def check_config_values(cfg: DictConfig) -> None:
     refuses ``abc``); ranges from the key's name. Values are read resolved where they resolve;
     a ``???`` is left to its own error.
     """
-    _check_node(_plain(cfg), "")
+    plain = _plain(cfg)
+    _check_node(plain, "")
+    if isinstance(plain.get("trainer"), dict):
+        _check_trainer(plain["trainer"])
 
 
 def _plain(cfg: DictConfig) -> Any:
@@ -96,7 +139,10 @@ def _check_type(full_key: str, value: Any, hint: Any) -> None:
     accepted = _accepted_types(hint)
     if not accepted or str in accepted or object in accepted:
         return
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if isinstance(value, bool) and bool in accepted:
+        # One of the types is bool (trainer.fast_dev_run: int | bool), though a bool is an int.
+        return
+    is_number = _is_number(value)
     if float in accepted and not is_number:
         raise ConfigError(f"{full_key}={value!r} must be a number")
     is_whole = is_number and math.isfinite(value) and value == int(value)
@@ -107,7 +153,7 @@ def _check_type(full_key: str, value: Any, hint: Any) -> None:
 
 
 def _check_range(key: str, full_key: str, value: Any) -> None:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+    if not _is_number(value):
         return
     if key.startswith(_LOSS_WEIGHT_PREFIX):
         test, allowed = _NON_NEGATIVE
@@ -120,6 +166,102 @@ def _check_range(key: str, full_key: str, value: Any) -> None:
     if math.isnan(value) or not test(value):
         detail = f", {what}" if what else ""
         raise ConfigError(f"{full_key}={value!r} must be {allowed}{detail}")
+
+
+def _check_trainer(trainer: dict[str, Any]) -> None:
+    """The Trainer's settings that Lightning would refuse, and an accelerator not here."""
+    for key, (test, allowed) in _TRAINER_RANGES.items():
+        value = trainer.get(key)
+        if _is_number(value) and (math.isnan(value) or not test(value)):
+            raise ConfigError(f"trainer.{key}={value!r} must be {allowed}")
+    accelerator = trainer.get("accelerator")
+    _check_accelerator(accelerator)
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not _available("cuda", "mps"))
+    _check_devices(trainer.get("devices"), on_cpu)
+    _check_precision(trainer.get("precision"))
+
+
+def _check_accelerator(accelerator: Any) -> None:
+    """A known accelerator name, and one this machine has (Lightning: several lines, and for
+    ``gpu`` only ``No supported gpu backend found!``)."""
+    if not isinstance(accelerator, str) or _is_interpolation(accelerator):
+        return
+    registered = sorted(AcceleratorRegistry.available_accelerators())
+    if accelerator not in ("auto", "gpu", *registered):
+        choices = ", ".join(["auto", "gpu", *registered])
+        raise ConfigError(
+            f"trainer.accelerator={accelerator!r} is not allowed; choose one of: {choices}"
+        )
+    # gpu: CUDA where there is one, else Apple's MPS, as Lightning picks.
+    backends = ("cuda", "mps") if accelerator == "gpu" else (accelerator,)
+    if accelerator not in ("auto", "cpu") and not _available(*backends):
+        device = "GPU" if accelerator in ("gpu", "cuda", "mps") else accelerator.upper()
+        raise ConfigError(
+            f"trainer.accelerator={accelerator!r}: no {device} was found on this machine; "
+            "train on the CPU with trainer=cpu"
+        )
+
+
+def _available(*accelerators: str) -> bool:
+    """Whether this machine has any of Lightning's ``accelerators`` (``cuda``, ``mps``...)."""
+    return any(AcceleratorRegistry[name]["accelerator"].is_available() for name in accelerators)
+
+
+def _check_devices(devices: Any, on_cpu: bool) -> None:
+    """Lightning's forms of ``trainer.devices``: ``auto``, a count (``2`` or ``"2"``) and, off
+    the CPU, -1 for all or device indices (``[0, 1]``, ``"0,1"``)."""
+    if devices is None or _is_interpolation(devices):
+        return
+    count = devices.strip() if isinstance(devices, str) else devices
+    if count == "auto":
+        return
+    if isinstance(count, str) and count.lstrip("-").isdigit():
+        count = int(count)
+    if on_cpu:
+        if not (_is_whole_number(count) and count >= 1):
+            raise ConfigError(
+                f"trainer.devices={devices!r} must be a number of processes >= 1, or auto, "
+                "on the CPU"
+            )
+        return
+    if isinstance(count, str):
+        count = [index.strip() for index in count.split(",") if index.strip()]
+    indices = isinstance(count, list) and bool(count)
+    indices = indices and all(str(index).isdigit() for index in count)
+    if not indices and not (_is_whole_number(count) and (count >= 1 or count == -1)):
+        raise ConfigError(
+            f"trainer.devices={devices!r} must be a count >= 1, -1 for all, auto, or a list "
+            "of device indices"
+        )
+
+
+def _check_precision(precision: Any) -> None:
+    """Lightning's precisions, read from its annotation, and ``auto``."""
+    if precision is None or _is_interpolation(precision):
+        return
+    hint = typing.get_type_hints(L.Trainer.__init__)["precision"]
+    precisions = [_PRECISION_AUTO, *_literal_values(hint)]
+    if precision not in precisions:
+        allowed = ", ".join(dict.fromkeys(str(value) for value in precisions))
+        raise ConfigError(
+            f"trainer.precision={precision!r} is not allowed; choose one of: {allowed}"
+        )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _literal_values(hint: Any) -> list[Any]:
+    """The values of the Literal types in ``hint``: ``Literal[16, "bf16"] | None`` ->
+    [16, "bf16"]."""
+    if typing.get_origin(hint) is typing.Literal:
+        return list(typing.get_args(hint))
+    return [value for argument in typing.get_args(hint) for value in _literal_values(argument)]
 
 
 def _parameter_types(target: Any) -> dict[str, Any]:
