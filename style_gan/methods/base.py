@@ -32,9 +32,10 @@ GENERATOR_INPUTS = ("image", "image_and_style", "noise")
 class GanMethod(L.LightningModule):
     """Base of the methods: subclasses build their networks, call ``keep_ema`` once the
     generators are initialised, then implement ``generator_parameters``/
-    ``discriminator_parameters``, ``training_step`` (G phase, then D phase, each inside
-    ``with self.toggled_optimizer(opt)`` ending in ``backward_and_step``), ``translate`` (the
-    output a batch is scored on) and ``sample_images`` (rows for grids).
+    ``discriminator_parameters``, ``training_step`` (``generator_phase`` with the method's
+    losses, then ``discriminator_phase`` on what its discriminators judge, with the method's
+    ``adversarial`` objective), ``translate`` (the output a batch is scored on) and
+    ``sample_images`` (rows for grids).
 
     ``generators`` names, per direction, the attribute holding the generator a trained model
     is used through (its EMA copy, when kept, is ``<name>_ema``); ``generator_input`` says how
@@ -133,8 +134,52 @@ class GanMethod(L.LightningModule):
         """Training batches finished in the whole run (``global_step`` counts optimizer steps)."""
         return self.trainer.global_step // self.optimizer_steps_per_batch
 
+    def generator_phase(
+        self, losses: Callable[[], dict[str, torch.Tensor]]
+    ) -> dict[str, torch.Tensor]:
+        """One generator update. ``losses()`` computes G's terms by name, the total as
+        ``train/g``, while the toggle keeps D's weights still (gradients reach G through D, not
+        D's weights); then G steps and the weight average follows. Returns the terms."""
+        optimizer = self.optimizers()[0]
+        with self.toggled_optimizer(optimizer):
+            terms = losses()
+            self.backward_and_step(optimizer, terms["train/g"])
+        self.update_ema()
+        return terms
+
+    def discriminator_phase(
+        self,
+        judged: dict[str, tuple[nn.Module, torch.Tensor, torch.Tensor]],
+        weight: float = 1.0,
+    ) -> dict[str, torch.Tensor]:
+        """One discriminator update on ``{name: (D, real, fake)}``:
+
+            L_D = weight · Σ_name L_D(D(real), D(fake)) + penalties   (fakes detached)
+
+        with the method's ``adversarial`` objective (DiffAugment, gradient penalty, R1).
+        Returns ``train/d``, ``train/d_<name>`` per discriminator when there are several, and
+        ``train/d_<penalty>`` summed over them."""
+        optimizer = self.optimizers()[1]
+        terms: dict[str, torch.Tensor] = {}
+        with self.toggled_optimizer(optimizer):
+            total = torch.zeros((), device=self.device)
+            for name, (discriminator, real, fake) in judged.items():
+                loss, penalties = self.adversarial.discriminator_loss(
+                    discriminator, real, fake, self.batches_done
+                )
+                total = total + loss
+                if len(judged) > 1:
+                    terms[f"train/d_{name}"] = loss
+                for penalty, value in penalties.items():
+                    key = f"train/d_{penalty}"
+                    terms[key] = terms[key] + value if key in terms else value
+            terms["train/d"] = weight * total
+            self.backward_and_step(optimizer, terms["train/d"])
+        return terms
+
     def backward_and_step(self, optimizer: Any, loss: torch.Tensor) -> None:
-        """One phase's update, inside ``with self.toggled_optimizer(optimizer)``: zero_grad →
+        """One phase's update, inside ``with self.toggled_optimizer(optimizer)`` (the phases
+        above call it): zero_grad →
         manual_backward → step, which clips to ``hparams.gradient_clip_norm`` (None = no
         clipping) in ``on_before_optimizer_step``.
         Through Lightning's calls, so precision plugins and DDP see every step.

@@ -126,12 +126,13 @@ class CUT(GanMethod):
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         real_x, real_y = batch["content"], batch["style"]
-        opt_g, opt_d = self.optimizers()
         hp = self.hparams
         n = real_x.shape[0]
+        fake_y = torch.empty(0)
 
-        # Generator phase (G and H): D's weights are frozen by the toggle.
-        with self.toggled_optimizer(opt_g):
+        # G and H learn in G's phase.
+        def generator_losses() -> dict[str, torch.Tensor]:
+            nonlocal fake_y
             # One pass over x and y together when an identity term needs G(y) (per-image norms).
             needs_identity = hp.nce_idt or hp.lambda_identity > 0
             inputs = torch.cat([real_x, real_y]) if needs_identity else real_x
@@ -141,34 +142,25 @@ class CUT(GanMethod):
             outputs = self.generator(inputs)
             fake_y = outputs[:n]
             loss_adv = self.adversarial.generator_loss(self.discriminator, fake_y)
-            losses = {"train/g_adv": loss_adv}
+            terms = {"train/g_adv": loss_adv}
             nce_terms = []
             if hp.lambda_nce > 0:
-                losses["train/nce"] = self.nce_loss(real_x, fake_y, flipped)
-                nce_terms.append(losses["train/nce"])
+                terms["train/nce"] = self.nce_loss(real_x, fake_y, flipped)
+                nce_terms.append(terms["train/nce"])
                 if hp.nce_idt:
-                    losses["train/nce_idt"] = self.nce_loss(real_y, outputs[n:], flipped)
-                    nce_terms.append(losses["train/nce_idt"])
+                    terms["train/nce_idt"] = self.nce_loss(real_y, outputs[n:], flipped)
+                    nce_terms.append(terms["train/nce_idt"])
             loss_g = loss_adv
             if nce_terms:
                 loss_g = loss_g + hp.lambda_nce * torch.stack(nce_terms).mean()
             if hp.lambda_identity > 0:
-                losses["train/idt"] = identity_loss(outputs[n:], inputs[n:])
-                loss_g = loss_g + hp.lambda_identity * losses["train/idt"]
-            self.backward_and_step(opt_g, loss_g)
-        self.update_ema()
+                terms["train/idt"] = identity_loss(outputs[n:], inputs[n:])
+                loss_g = loss_g + hp.lambda_identity * terms["train/idt"]
+            return {**terms, "train/g": loss_g}
 
-        # Discriminator phase on the fake computed above (detached by discriminator_loss).
-        with self.toggled_optimizer(opt_d):
-            loss_d, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, real_y, fake_y, self.batches_done
-            )
-            loss_d = 0.5 * loss_d  # as in CUT: D learns at half G's pace
-            for name, value in penalties.items():
-                losses[f"train/d_{name}"] = value
-            self.backward_and_step(opt_d, loss_d)
-
-        losses.update({"train/g": loss_g, "train/d": loss_d})
+        losses = self.generator_phase(generator_losses)
+        # On the fake above (detached by the objective); as in CUT, D learns at half G's pace.
+        losses |= self.discriminator_phase({"": (self.discriminator, real_y, fake_y)}, weight=0.5)
         self.log_losses(losses, batch_size=n)
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:

@@ -82,11 +82,11 @@ class CycleGAN(GanMethod):
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         real_a, real_b = batch["content"], batch["style"]
-        opt_g, opt_d = self.optimizers()
         hp = self.hparams
+        fake_a = fake_b = torch.empty(0)
 
-        # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        with self.toggled_optimizer(opt_g):
+        def generator_losses() -> dict[str, torch.Tensor]:
+            nonlocal fake_a, fake_b
             fake_b = self.g_ab(real_a)
             fake_a = self.g_ba(real_b)
             loss_adv = self.adversarial.generator_loss(
@@ -96,31 +96,23 @@ class CycleGAN(GanMethod):
                 self.g_ab(fake_a), real_b
             )
             loss_g = loss_adv + hp.lambda_cycle * loss_cycle
-            losses = {"train/g_adv": loss_adv, "train/cycle": loss_cycle}
+            terms = {"train/g_adv": loss_adv, "train/cycle": loss_cycle}
             if hp.lambda_identity > 0:
                 loss_idt = identity_loss(self.g_ab(real_b), real_b) + identity_loss(
                     self.g_ba(real_a), real_a
                 )
                 loss_g = loss_g + hp.lambda_cycle * hp.lambda_identity * loss_idt
-                losses["train/identity"] = loss_idt
-            self.backward_and_step(opt_g, loss_g)
-        self.update_ema()
+                terms["train/identity"] = loss_idt
+            return {**terms, "train/g": loss_g}
 
-        # Discriminator phase on the fakes computed above, detached by the pools.
-        with self.toggled_optimizer(opt_d):
-            loss_d_a, penalties_a = self.adversarial.discriminator_loss(
-                self.d_a, real_a, self.pool_a.query(fake_a), self.batches_done
-            )
-            loss_d_b, penalties_b = self.adversarial.discriminator_loss(
-                self.d_b, real_b, self.pool_b.query(fake_b), self.batches_done
-            )
-            loss_d = 0.5 * (loss_d_a + loss_d_b)
-            for name in penalties_a:
-                losses[f"train/d_{name}"] = penalties_a[name] + penalties_b[name]
-            self.backward_and_step(opt_d, loss_d)
-
-        losses.update(
-            {"train/g": loss_g, "train/d": loss_d, "train/d_a": loss_d_a, "train/d_b": loss_d_b}
+        losses = self.generator_phase(generator_losses)
+        # The fakes computed above, through the pools; the ½ slows D as in the paper.
+        losses |= self.discriminator_phase(
+            {
+                "a": (self.d_a, real_a, self.pool_a.query(fake_a)),
+                "b": (self.d_b, real_b, self.pool_b.query(fake_b)),
+            },
+            weight=0.5,
         )
         self.log_losses(losses, batch_size=real_a.shape[0])
 

@@ -120,24 +120,16 @@ class DCGAN(GanMethod):
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         real = self._real(batch)
-        opt_g, opt_d = self.optimizers()
+        fake = torch.empty(0)
 
-        # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        with self.toggled_optimizer(opt_g):
+        def generator_losses() -> dict[str, torch.Tensor]:
+            nonlocal fake
             fake = self.generator(self.noise(real.shape[0]))
-            loss_g = self.adversarial.generator_loss(self.discriminator, fake)
-            self.backward_and_step(opt_g, loss_g)
-        self.update_ema()
+            return {"train/g": self.adversarial.generator_loss(self.discriminator, fake)}
 
-        # Discriminator phase on the same fakes (detached inside discriminator_loss).
-        with self.toggled_optimizer(opt_d):
-            loss_d, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, real, fake, self.batches_done
-            )
-            self.backward_and_step(opt_d, loss_d)
-
-        losses = {"train/g": loss_g, "train/d": loss_d}
-        losses.update({f"train/d_{name}": value for name, value in penalties.items()})
+        losses = self.generator_phase(generator_losses)
+        # On the same fakes (detached by the objective).
+        losses |= self.discriminator_phase({"": (self.discriminator, real, fake)})
         self.log_losses(losses, batch_size=real.shape[0])
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:

@@ -117,11 +117,11 @@ class ExemplarStyleTransfer(GanMethod):
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         content, style = batch["content"], batch["style"]
-        opt_g, opt_d = self.optimizers()
         hp = self.hparams
+        fake = torch.empty(0)
 
-        # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        with self.toggled_optimizer(opt_g):
+        def generator_losses() -> dict[str, torch.Tensor]:
+            nonlocal fake
             content_code = self.generator.encode_content(content)
             fake = self.generator.decode(content_code, self.generator.encode_style(style))
             reconstructed = self.generator.decode(
@@ -138,25 +138,17 @@ class ExemplarStyleTransfer(GanMethod):
                 + hp.lambda_adv * loss_adv
                 + hp.lambda_reconstruction * loss_rec
             )
-            self.backward_and_step(opt_g, loss_g)
-        self.update_ema()
+            return {
+                "train/g": loss_g,
+                "train/content": loss_content,
+                "train/style": loss_style,
+                "train/g_adv": loss_adv,
+                "train/reconstruction": loss_rec,
+            }
 
-        # Discriminator phase: real = style images, fake = the output above (detached there).
-        with self.toggled_optimizer(opt_d):
-            loss_d, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, style, fake, self.batches_done
-            )
-            self.backward_and_step(opt_d, loss_d)
-
-        losses = {
-            "train/g": loss_g,
-            "train/d": loss_d,
-            "train/content": loss_content,
-            "train/style": loss_style,
-            "train/g_adv": loss_adv,
-            "train/reconstruction": loss_rec,
-        }
-        losses.update({f"train/d_{name}": value for name, value in penalties.items()})
+        losses = self.generator_phase(generator_losses)
+        # Real = style images, fake = the output above (detached by the objective).
+        losses |= self.discriminator_phase({"": (self.discriminator, style, fake)})
         self.log_losses(losses, batch_size=content.shape[0])
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:

@@ -105,32 +105,23 @@ class Pix2Pix(GanMethod):
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         source, target = self.source_and_target(batch)
-        opt_g, opt_d = self.optimizers()
+        fake = torch.empty(0)
 
-        # Generator phase: D's weights are frozen by the toggle; gradients reach G through D.
-        with self.toggled_optimizer(opt_g):
+        def generator_losses() -> dict[str, torch.Tensor]:
+            nonlocal fake
             fake = self.generator(source)
             loss_adv = self.adversarial.generator_loss(self.discriminator, pair(source, fake))
             loss_l1 = F.l1_loss(fake, target)
-            loss_g = loss_adv + self.hparams.lambda_l1 * loss_l1
-            self.backward_and_step(opt_g, loss_g)
-        self.update_ema()
+            return {
+                "train/g": loss_adv + self.hparams.lambda_l1 * loss_l1,
+                "train/g_adv": loss_adv,
+                "train/l1": loss_l1,
+            }
 
-        # Discriminator phase on the same fake (detached inside discriminator_loss).
-        with self.toggled_optimizer(opt_d):
-            loss_d_pair, penalties = self.adversarial.discriminator_loss(
-                self.discriminator, pair(source, target), pair(source, fake), self.batches_done
-            )
-            loss_d = 0.5 * loss_d_pair
-            self.backward_and_step(opt_d, loss_d)
-
-        losses = {
-            "train/g": loss_g,
-            "train/g_adv": loss_adv,
-            "train/l1": loss_l1,
-            "train/d": loss_d,
-        }
-        losses.update({f"train/d_{name}": value for name, value in penalties.items()})
+        losses = self.generator_phase(generator_losses)
+        # On the same fake (detached by the objective), at half G's pace as in the paper.
+        judged = (self.discriminator, pair(source, target), pair(source, fake))
+        losses |= self.discriminator_phase({"": judged}, weight=0.5)
         self.log_losses(losses, batch_size=source.shape[0])
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
