@@ -44,7 +44,11 @@ def tensors(value: object, prefix: str = "") -> dict[str, torch.Tensor]:
 def final_state(run: Path) -> dict[str, torch.Tensor]:
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 24
-    return tensors({key: checkpoint[key] for key in ("state_dict", "optimizer_states")})
+    state = tensors({key: checkpoint[key] for key in ("state_dict", "optimizer_states")})
+    # How far each learning-rate schedule has gone (an epoch's end must step it once).
+    for index, scheduler in enumerate(checkpoint["lr_schedulers"]):
+        state[f"lr_schedulers/{index}/last_epoch"] = torch.tensor(scheduler["last_epoch"])
+    return state
 
 
 @pytest.mark.parametrize("first_batches", [6, 8], ids=["mid-epoch", "epoch-boundary"])

@@ -240,7 +240,10 @@ class GanMethod(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         for scheduler in self.lr_schedulers():
-            scheduler.step()
+            # Once per epoch: a run resumed from the checkpoint written at an epoch's end
+            # (max_batches reached there) runs this hook again for that epoch.
+            if scheduler.last_epoch <= self.current_epoch:
+                scheduler.step()
 
     def update_metrics(self, batch: Batch, translated: torch.Tensor) -> None:
         """Feed one validation batch to the metrics (not during the sanity check)."""
