@@ -182,6 +182,9 @@ def test_optuna_study_interrupted_and_run_again_completes_its_trials(tmp_path) -
     assert sorted(p.name for p in study_dir.iterdir() if p.name.isdigit()) == ["0", "1", "3", "4"]
 
     study = optuna.load_study(study_name="cyclegan_optuna", storage=storage)
+    # The continued sweep drew new parameters (a fixed seed would propose trial 0's again).
+    proposed = [json.dumps(t.params, sort_keys=True) for t in study.trials if t.params]
+    assert len(proposed) == 4 and len(set(proposed)) == 4
     completed = sorted(
         (t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
         key=lambda t: t.value,

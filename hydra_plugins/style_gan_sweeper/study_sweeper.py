@@ -8,6 +8,8 @@ needs the direction written beside the metric. Here:
 - ``n_trials`` is the study's total: a re-run runs only the trials still missing (finished
   and pruned trials count; failed ones are run again);
 - job numbers go on from the study's trial count, so trial N runs in folder N;
+- a continued study draws new parameters: the sampler (a partial) is seeded with its seed plus
+  the study's trial count, where the stock sweeper's fixed seed proposes trial 0's again;
 - trials left RUNNING by an interrupted or killed sweep are marked FAIL, at the interruption
   or, after a kill, at the next start;
 - the direction is the objective's own (``optimized_metric``; see style_gan/run/objective.py).
@@ -15,6 +17,7 @@ needs the direction written beside the metric. Here:
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,12 @@ class StudySweeper(OptunaSweeper):
         )
         impl.n_trials = max(0, self.total_trials - done)
         impl.job_idx = len(study.trials)
+        if isinstance(impl.sampler, functools.partial) and impl.sampler.func is not (
+            optuna.samplers.GridSampler  # built by the stock sweeper from the search space
+        ):
+            seed = impl.sampler.keywords.get("seed")
+            advanced = {} if seed is None else {"seed": seed + impl.job_idx}
+            impl.sampler = impl.sampler(**advanced)
         log.info(
             "study %s: %d of %d trials done, %d to run, from job %d",
             impl.study_name,
