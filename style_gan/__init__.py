@@ -15,7 +15,7 @@ Imports run downward only (tests/test_layout.py checks it):
     run/                              run plumbing (callbacks, checkpoints, CLI, loggers, the
                                       run record and the sweep objective)
     errors.py files.py ranges.py      small shared leaves
-    weights.py precision.py
+    weights.py precision.py cpus.py
 """
 
 from typing import Any

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+import torch
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
@@ -33,6 +34,7 @@ from style_gan.run.objective import objective_direction, objective_value, suite_
 from style_gan.run.random_states import RandomStates
 from style_gan.run.resolvers import register_resolvers
 from style_gan.run.run_record import RunRecord
+from style_gan.run.threads import choose_threads, local_training_processes
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -67,6 +69,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if cfg.get("seed") is not None:
             L.seed_everything(cfg.seed, workers=True)
 
+        threads, why = choose_threads(
+            cfg.get("cpu_threads", "auto"), local_training_processes(cfg.trainer)
+        )
+        torch.set_num_threads(threads)
+        log.info("torch uses %d CPU thread%s (%s)", threads, "" if threads == 1 else "s", why)
         log.info("building data <%s> and model <%s>", cfg.data._target_, cfg.model._target_)
         datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
         metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None

@@ -23,7 +23,13 @@ from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorIncepti
 
 from style_gan.nets.vgg import vgg19_features
 from style_gan.run.cli import CONFIG_DIR
+from style_gan.run.threads import choose_threads
 from style_gan.train import train
+
+# The suite computes with the threads training would choose on this machine (OMP_NUM_THREADS,
+# else this process's idle CPUs), so a busy machine is not oversubscribed; train() chooses
+# again for each run.
+torch.set_num_threads(choose_threads("auto", 1)[0])
 
 # A couple of batches: the real code paths at a fraction of the cost.
 FAST_TRAINER = [

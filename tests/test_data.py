@@ -199,7 +199,7 @@ def test_large_images_are_read_reduced_to_what_the_transform_needs(tmp_path: Pat
 def test_auto_workers_share_the_cpus_left_after_training(
     monkeypatch: pytest.MonkeyPatch, cpus: int, processes: int, workers: int
 ) -> None:
-    monkeypatch.setattr(loading, "available_cpus", lambda: cpus)
+    monkeypatch.setattr(loading, "usable_cpus", lambda: cpus)
     assert loading.loader_workers("auto", processes) == workers
     assert loading.loader_workers(5, processes) == 5
 
@@ -223,8 +223,8 @@ def test_pinned_memory_is_auto_on_cuda_only_and_bad_loader_settings_are_refused(
 def test_a_run_loads_with_the_auto_settings_of_its_machine(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(loading, "available_cpus", lambda: 3)
-    monkeypatch.setattr(datamodule, "available_cpus", lambda: 3)
+    monkeypatch.setattr(loading, "usable_cpus", lambda: 3)
+    monkeypatch.setattr(datamodule, "usable_cpus", lambda: 3)
     root = write_unpaired_layout(tmp_path / "data", count=2)
     data = UnpairedDataModule(root, load_size=32, crop_size=32)
     trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False)

@@ -10,8 +10,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from style_gan.cpus import usable_cpus
 from style_gan.data.images import scan_image_folder
-from style_gan.data.loading import AUTO, available_cpus, loader_workers
+from style_gan.data.loading import AUTO, loader_workers
 from style_gan.data.loading import pin_memory as pin_memory_for
 from style_gan.data.resumable import ResumableLoader, ResumableSampler, SeededDraws
 from style_gan.data.transforms import image_transform
@@ -150,7 +151,7 @@ class ImageFolderDataModule(L.LightningDataModule):
                 "process%s), pinned memory %s",
                 workers,
                 "" if workers == 1 else "es",
-                available_cpus(),
+                usable_cpus(),
                 processes,
                 "" if processes == 1 else "es",
                 "on" if pinned else "off",

@@ -3,10 +3,9 @@ default, worked out from the machine the run is on."""
 
 from __future__ import annotations
 
-import os
-
 import torch
 
+from style_gan.cpus import usable_cpus
 from style_gan.errors import ConfigError
 
 AUTO = "auto"
@@ -15,21 +14,13 @@ AUTO = "auto"
 MAX_AUTO_WORKERS = 8
 
 
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity, which SLURM and containers narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def loader_workers(requested: int | str, processes: int) -> int:
     """Worker processes per loader. ``auto``: each of the ``processes`` training processes on
     this machine gets its share of the CPUs less one, the one it trains on; a share of one
     worker is none: on 2 cores 0, 1 and 2 workers trained equally fast (benchmarks/README.md),
     so the processes and their memory are spared."""
     if requested == AUTO:
-        spare = available_cpus() // max(1, processes) - 1
+        spare = usable_cpus() // max(1, processes) - 1
         return min(spare, MAX_AUTO_WORKERS) if spare >= 2 else 0
     if isinstance(requested, bool) or not isinstance(requested, int) or requested < 0:
         raise ConfigError(f"data.num_workers={requested!r} must be auto or a number >= 0")
