@@ -4,6 +4,7 @@ Imports run downward only (tests/test_layout.py checks it):
 
     train.py eval.py stylize.py       entry points: a pure function of cfg + a thin @hydra.main
     export.py import_weights.py
+    commands.py                       the console scripts: --help before torch is imported
     studio/                           the interactive page: sessions, feedback, refine (its
                                       launch.py is the style-gan-studio entry point)
     inference/                        using a trained model: its generator alone, tiling, files,

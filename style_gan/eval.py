@@ -22,6 +22,7 @@ from style_gan.metrics.suite import MetricSuite
 from style_gan.run.checkpoints import read_checkpoint, stored_model_config
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.config_values import check_config_values
+from style_gan.run.help import answers_help
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 from style_gan.run.stored_config import MODEL_KINDS, build_stored, stored_class
 
@@ -112,6 +113,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return report
 
 
+@answers_help("style-gan-eval")
 @one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 @one_line_errors

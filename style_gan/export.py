@@ -22,6 +22,7 @@ from style_gan.inference.export import (
 )
 from style_gan.inference.generator import load_generator
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.run.help import answers_help
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def export(cfg: DictConfig) -> Path:
     return output
 
 
+@answers_help("style-gan-export")
 @one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
 @one_line_errors

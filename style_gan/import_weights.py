@@ -17,6 +17,7 @@ from style_gan.errors import ConfigError
 from style_gan.inference.classic_weights import import_classic
 from style_gan.inference.export import export_safetensors
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.run.help import answers_help
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def import_weights(cfg: DictConfig) -> Path:
     return output
 
 
+@answers_help("style-gan-import")
 @one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="import")
 @one_line_errors

@@ -27,6 +27,7 @@ from style_gan.inference.provenance import provenance_record, read_provenance, w
 from style_gan.inference.stylizer import Stylizer
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.config_values import check_config_values
+from style_gan.run.help import answers_help
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +293,7 @@ def strip(images: list[Image.Image]) -> Image.Image:
     return sheet
 
 
+@answers_help("style-gan-stylize")
 @one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="stylize")
 @one_line_errors

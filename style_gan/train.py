@@ -27,6 +27,7 @@ from style_gan.run.checkpoints import (
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.config_values import check_config_values
 from style_gan.run.console import lightning_console
+from style_gan.run.help import answers_help
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 from style_gan.run.last_checkpoint import LatestCheckpoint, RunInterrupted
 from style_gan.run.loggers import LogStepsFollowBatches, define_objective, finish_wandb_runs
@@ -157,6 +158,7 @@ def own_last_checkpoint(latest: LatestCheckpoint | None) -> Path | None:
     return latest.path
 
 
+@answers_help("style-gan-train")
 @one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 @one_line_errors

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +12,12 @@ from pathlib import Path
 import hydra
 import pytest
 import torch
+import yaml
 from omegaconf import OmegaConf
 
 from style_gan.data.images import load_rgb
 from style_gan.data.transforms import image_transform
+from style_gan.run.cli import CONFIG_DIR
 from style_gan.train import main
 from tests.conftest import FAST, FAST_TRAINER
 
@@ -212,3 +216,94 @@ def test_a_sweep_runs_each_combination_in_its_own_folder(tmp_path: Path) -> None
     for job in ("0", "1"):
         assert (sweep / job / "checkpoints" / "last.ckpt").is_file()
     assert "mode: hinge" in (sweep / "1" / ".hydra" / "config.yaml").read_text()
+
+
+# The console scripts as pyproject.toml declares them (what pip installs), script -> module:main.
+SCRIPTS = dict(
+    re.findall(
+        r'^(style-gan-[\w-]+) = "([\w.]+:\w+)"$',
+        (Path(__file__).parents[1] / "pyproject.toml").read_text(),
+        re.MULTILINE,
+    )
+)
+CONFIGS = {
+    "style-gan-train": "train",
+    "style-gan-eval": "eval",
+    "style-gan-stylize": "stylize",
+    "style-gan-export": "export",
+    "style-gan-import": "import",
+    "style-gan-studio": "studio",
+}
+TRAINING_GROUPS = ("data", "model", "metrics", "callbacks", "logger", "trainer", "experiment")
+# Runs a console script's target as the installed script would, then says whether it imported
+# torch.
+RUN_SCRIPT = """
+import atexit, importlib, sys
+script, target, *args = sys.argv[1:]
+atexit.register(lambda: print("torch imported:", "torch" in sys.modules, file=sys.stderr))
+module, function = target.split(":")
+sys.argv = [script, *args]
+getattr(importlib.import_module(module), function)()
+"""
+
+
+def run_script(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", RUN_SCRIPT, script, SCRIPTS[script], *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def commented_keys(config: str) -> dict[str, str]:
+    """The top-level keys of conf/<config>.yaml with the comment line right above them."""
+    lines = (CONFIG_DIR / f"{config}.yaml").read_text().splitlines()
+    return {
+        line.split(":")[0]: above.lstrip("# ")
+        for above, line in itertools.pairwise(lines)
+        if above.startswith("# ") and re.match(r"^\w+:", line) and not line.startswith("defaults")
+    }
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+@pytest.mark.parametrize("script", sorted(CONFIGS))
+def test_help_names_the_commands_own_keys_groups_and_an_example_without_torch(
+    script: str, flag: str, tmp_path: Path
+) -> None:
+    result = run_script(script, flag, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "torch imported: False" in result.stderr
+    help_text = result.stdout
+    config = yaml.safe_load((CONFIG_DIR / f"{CONFIGS[script]}.yaml").read_text())
+    for key in set(config) - {"defaults", "task_name"}:
+        assert re.search(rf"^  {key}[=.]", help_text, re.MULTILINE), key
+    for key, comment in commented_keys(CONFIGS[script]).items():
+        assert comment in help_text, key
+    assert re.search(rf"^Example:\n  {script} \S+=", help_text, re.MULTILINE)
+    groups = {next(iter(item)).split("@")[0] for item in config["defaults"] if item != "_self_"}
+    for group in TRAINING_GROUPS:
+        assert (re.search(rf"^  {group}=", help_text, re.MULTILINE) is not None) == (
+            group in groups
+        ), group
+    assert "powered by Hydra" not in help_text
+
+
+def test_python_m_prints_the_same_help_as_the_console_script(tmp_path: Path) -> None:
+    module = run_cli(tmp_path, "--help")
+    script = run_script("style-gan-train", "--help", cwd=tmp_path)
+    assert module.returncode == 0 and module.stdout == script.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--cfg", "job", "ckpt_path=model.ckpt"], "ckpt_path: model.ckpt\nformat: safetensors\n"),
+        (["--hydra-help"], "Hydra (1."),
+    ],
+)
+def test_hydras_own_flags_still_reach_hydra(args: list[str], expected: str, tmp_path: Path) -> None:
+    result = run_script("style-gan-export", *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert expected in result.stdout

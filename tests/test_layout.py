@@ -11,7 +11,7 @@ import style_gan
 
 PACKAGE_ROOT = Path(style_gan.__file__).parent
 LEAVES = {"errors", "files", "ranges", "weights", "precision", "cpus"}
-ENTRY_POINTS = {"train", "eval", "stylize", "export", "import_weights"}
+ENTRY_POINTS = {"train", "eval", "stylize", "export", "import_weights", "commands"}
 
 # What each unit of style_gan may import besides itself: the arrows of style_gan/__init__.py.
 ALLOWED_IMPORTS: dict[str, set[str]] = {

@@ -7,7 +7,6 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
@@ -17,13 +16,8 @@ from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue
 
 from style_gan.errors import StyleGanError
+from style_gan.run.config_dir import CONFIG_DIR as CONFIG_DIR  # the entry points import it here
 from style_gan.run.instantiate import accepted_keys, unknown_key_message
-
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]
-_CHECKOUT_CONFIG_DIR = _PACKAGE_DIR.parent / "conf"
-# A source checkout keeps conf/ beside the package; a wheel carries it inside the package.
-CONFIG_DIR = _CHECKOUT_CONFIG_DIR if _CHECKOUT_CONFIG_DIR.is_dir() else _PACKAGE_DIR / "conf"
-
 
 # Whether the user asked for full tracebacks; one_line_composition_errors sets the variable
 # itself while Hydra composes the config.

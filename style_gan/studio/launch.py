@@ -16,6 +16,7 @@ from omegaconf import DictConfig, ListConfig
 from style_gan.errors import ConfigError
 from style_gan.inference.stylizer import resolve_device
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
+from style_gan.run.help import answers_help
 from style_gan.studio.examples import write_examples
 from style_gan.studio.session import RefineSettings
 from style_gan.studio.uploads import UploadLimits
@@ -85,6 +86,7 @@ def studio(cfg: DictConfig) -> None:
     )
 
 
+@answers_help("style-gan-studio")
 @one_line_composition_errors
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="studio")
 @one_line_errors
