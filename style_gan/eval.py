@@ -28,6 +28,10 @@ from style_gan.run.stored_config import MODEL_KINDS, build_stored, stored_class
 
 log = logging.getLogger(__name__)
 
+# Below this many images a Fréchet distance or KID is mostly sampling noise (FD is also biased
+# upward, more the fewer images): it ranks nothing.
+MIN_DISTRIBUTION_IMAGES = 50
+
 
 def load_trained_model(ckpt_path: str | Path) -> GanMethod:
     """The model a style_gan checkpoint was trained as, rebuilt from the config it stores: a
@@ -73,6 +77,13 @@ def markdown_report(values: dict[str, float], weights: dict[str, str], images: i
     return "\n".join(lines) + "\n"
 
 
+def distribution_metrics(values: dict[str, float], metrics: MetricSuite) -> list[str]:
+    """The metrics among ``values`` that compare the outputs' distribution with the style
+    images' (FD, FID, KID, ArtFID): the suite's style group and what is built on it."""
+    style = {*metrics.style, "artfid"}
+    return sorted({name.split("/")[0] for name in values if name.split("/")[0] in style})
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Score a checkpoint on a split with the configured metrics; write report.json/.md."""
     check_target_keys(cfg)
@@ -94,6 +105,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if not loader:
         raise ConfigError(f"the data has no {split} split (no {split}A/ and {split}B/ folders)")
     values, images = evaluate_model(model, loader, metrics, torch.device(device_name))
+    too_few = distribution_metrics(values, metrics) if images < MIN_DISTRIBUTION_IMAGES else []
+    if too_few:
+        log.warning(
+            "%s over only %d images mean little (fewer than %d: sampling noise dominates); "
+            "compare them only between runs on the same images",
+            ", ".join(too_few),
+            images,
+            MIN_DISTRIBUTION_IMAGES,
+        )
     report = {
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "split": split,

@@ -13,6 +13,7 @@ import hydra
 import lightning as L
 import torch
 from lightning.pytorch.plugins.environments import SLURMEnvironment
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from style_gan.errors import ConfigError
@@ -80,6 +81,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None
         model: L.LightningModule = hydra.utils.instantiate(cfg.model, metrics=metrics)
         output_dir = Path(cfg.paths.output_dir)
+        if rank_zero_only.rank == 0:
+            log.info("run folder: %s", output_dir.resolve())
         check_room_for_checkpoints(output_dir, checkpoint_bytes(model))
         precision, why = resolve_precision(cfg.trainer.precision, cfg.trainer.accelerator)
         if why is not None:
@@ -137,6 +140,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
                 log.info("validating the final weights for optimized_metric=%s", objective)
                 trainer.validate(model, datamodule=datamodule, verbose=False)
             failed = False
+            if trainer.is_global_zero:
+                log.info(finished_message(output_dir))
         except Exception as error:
             if latest is None or latest.received_signal is None:
                 raise
@@ -147,6 +152,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         finally:
             finish_wandb_runs(loggers, failed)
     return {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+
+def finished_message(output_dir: Path) -> str:
+    """Where a finished run's results are: its folder, and its sample grid when it wrote one."""
+    message = f"done; run folder: {output_dir.resolve()}"
+    grid = output_dir / "samples" / "final.png"
+    return f"{message} (samples: {grid.resolve()})" if grid.is_file() else message
 
 
 def own_last_checkpoint(latest: LatestCheckpoint | None) -> Path | None:

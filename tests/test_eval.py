@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -49,6 +50,33 @@ def test_eval_writes_json_and_markdown_reports(trained_checkpoint, tmp_path, dat
     table = (run / "report.md").read_text()
     assert "| metric | value | images | weights |" in table and "| psnr |" in table
     assert (run / "csv" / "metrics.csv").read_text().count("eval/fd_effnet") == 1
+
+
+@pytest.mark.parametrize(
+    ("metrics", "warned"),
+    [("[fd_effnet,kid_effnet,ssim]", "fd_effnet, kid_effnet"), ("[ssim]", None)],
+)
+def test_eval_says_only_what_concerns_evaluation_and_warns_of_too_few_images(
+    trained_checkpoint, tmp_path, data_dir, caplog, metrics: str, warned: str | None
+) -> None:
+    cfg = compose_config(
+        "eval",
+        [f"ckpt_path={trained_checkpoint}", "data.image_size=32", f"metrics={metrics}"],
+        tmp_path / "eval",
+        data_dir,
+    )
+    caplog.set_level(logging.INFO)
+    caplog.clear()  # training's lines
+    assert evaluate(cfg)["images"] == 48
+    said = [record.getMessage() for record in caplog.records]
+    # Which split validates, and training processes, concern training alone.
+    assert not [line for line in said if "validat" in line or "training process" in line], said
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    if warned is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and "\n" not in warnings[0]
+        assert warnings[0].startswith(f"{warned} over only 48 images mean little (fewer than 50")
 
 
 def test_eval_refuses_a_checkpoint_without_a_stored_config(

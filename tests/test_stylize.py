@@ -219,3 +219,17 @@ def test_the_command_line_stylises_and_inspects(one_batch_checkpoint, photos, tm
         [*command, f"input={photos}"], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert missing.returncode == 2 and missing.stderr.startswith("error: ckpt_path is required")
+
+
+def test_a_single_text_file_named_like_an_image_is_an_error(
+    run_stylize, one_batch_checkpoint, tmp_path
+) -> None:
+    notes = tmp_path / "notes.png"
+    notes.write_text("a text file named like an image")
+    # A DataError: the command line prints it as one line and exits 2, not 0.
+    with pytest.raises(DataError, match=r"wrote 0 image.*skipped 1: notes\.png"):
+        run_stylize(
+            f"ckpt_path={one_batch_checkpoint('cyclegan')}",
+            f"input={notes}",
+            f"output={tmp_path / 'out'}",
+        )

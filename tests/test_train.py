@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -110,6 +112,21 @@ def test_the_progress_bar_counts_the_runs_batches_toward_max_batches(
     train(train_config("max_batches=3", "trainer.max_epochs=5", *bar, run_dir=tmp_path / "run"))
     final = capfd.readouterr().out.strip().splitlines()[0]
     assert final.startswith("Epoch 1, batch") and " 3/3 " in final
+    # The run's own rate, not Lightning's 0.00it/s, and nothing left.
+    assert re.search(r" 3/3 \d+:\d\d:\d\d • 0:00:00 \d+\.\d\d(it/s|s/it) ", final), final
+    assert "0.00it/s" not in final
+
+
+def test_the_run_folder_is_said_at_the_start_and_at_the_end_with_the_sample_grid(
+    train_config, tmp_path, caplog
+) -> None:
+    run = tmp_path / "run"
+    caplog.set_level(logging.INFO, logger="style_gan.train")
+    train(train_config(run_dir=run))
+    said = [r.getMessage() for r in caplog.records if r.name == "style_gan.train"]
+    assert f"run folder: {run.resolve()}" in said
+    grid = run.resolve() / "samples" / "final.png"
+    assert said[-1] == f"done; run folder: {run.resolve()} (samples: {grid})"
 
 
 def test_the_progress_bar_reads_the_losses_only_every_log_every_n_steps_batches(

@@ -65,6 +65,7 @@ class ImageFolderDataModule(L.LightningDataModule):
         self.eval_transform = image_transform(preprocess, load_size, crop_size, flip, train=False)
         self.datasets: dict[str, Dataset] = {}
         self._loading_logged = False
+        self._validation_chosen = False
 
     def setup(self, stage: str | None = None) -> None:
         if not self.root.is_dir():
@@ -75,6 +76,10 @@ class ImageFolderDataModule(L.LightningDataModule):
             )
         if not self.datasets:
             self.datasets = self._find_splits()
+        # Which split validates concerns training alone: an evaluation (stage "test") says
+        # nothing of it.
+        if stage != "test" and not self._validation_chosen:
+            self._validation_chosen = True
             self._choose_validation_split()
 
     def _choose_validation_split(self) -> None:
@@ -146,14 +151,16 @@ class ImageFolderDataModule(L.LightningDataModule):
         pinned = pin_memory_for(self.pin_memory, device)
         if not self._loading_logged:
             self._loading_logged = True
+            # Without a trainer (style-gan-eval) there are no training processes to name.
+            shares = ""
+            if trainer is not None:
+                shares = f", {processes} training process{'' if processes == 1 else 'es'}"
             log.info(
-                "data loading: %d worker process%s per loader (%d CPUs, %d training "
-                "process%s), pinned memory %s",
+                "data loading: %d worker process%s per loader (%d CPUs%s), pinned memory %s",
                 workers,
                 "" if workers == 1 else "es",
                 usable_cpus(),
-                processes,
-                "" if processes == 1 else "es",
+                shares,
                 "on" if pinned else "off",
             )
         return {"num_workers": workers, "pin_memory": pinned, "persistent_workers": workers > 0}
