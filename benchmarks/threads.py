@@ -5,8 +5,9 @@ idle machine and beside one and two busy CPU-bound processes, with torch's defau
 Each measurement is a fresh process (threads are set once per process) that builds the Quick
 start's model and data from the project's configs and times ``--batches`` training batches
 after two of warm-up. The neighbours are pure-Python busy loops, started before it and
-stopped after it. "Fair share" is what a process would get if the CPUs were split evenly
-among it and its neighbours: its idle time × (neighbours + 1) / CPUs, at least the idle time.
+stopped after it. "Fair share" is the time a batch takes on an even split of the CPUs among
+it and its neighbours: idle, with max(1, CPUs // (neighbours + 1)) threads, times
+max(1, (neighbours + 1) / CPUs) (two neighbours on 2 CPUs leave it 2/3 of one).
 
     python benchmarks/threads.py
     python benchmarks/threads.py --batches 20 --neighbours 0 1 2 3
@@ -102,20 +103,21 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {cpus} CPUs; "
         f"the Quick start's CycleGAN, {args.batches} batches after 2 of warm-up, fp32"
     )
-    print(
-        f"{'busy neighbours':>15} {'threads':>8} {'s/batch':>8} {'× idle':>7} {'× fair':>7}  chosen"
-    )
-    idle: float | None = None
+    idle = {
+        threads: run_child(args.batches, str(threads), 0)["seconds"]
+        for threads in range(1, cpus + 1)
+    }
+    print("idle: " + ", ".join(f"{n} thread(s) {t:.2f} s/batch" for n, t in idle.items()))
+    print(f"{'busy neighbours':>15} {'threads':>9} {'s/batch':>8} {'× fair':>7}  chosen")
     for neighbours in args.neighbours:
+        share = max(1, cpus // (neighbours + 1))
+        fair = idle[share] * max(1.0, (neighbours + 1) / cpus)
         for threads in (str(cpus), "auto"):
             result = run_child(args.batches, threads, neighbours)
-            seconds = result["seconds"]
-            idle = idle or seconds
-            fair = idle * max(1.0, (neighbours + 1) / cpus)
             label = "default" if threads == str(cpus) else "auto"
             print(
-                f"{neighbours:>15} {label + ' ' + str(result['threads']):>8} {seconds:8.2f} "
-                f"{seconds / idle:7.2f} {seconds / fair:7.2f}  {result['why']}",
+                f"{neighbours:>15} {label + ' ' + str(result['threads']):>9} "
+                f"{result['seconds']:8.2f} {result['seconds'] / fair:7.2f}  {result['why']}",
                 flush=True,
             )
 
