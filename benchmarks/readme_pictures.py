@@ -4,7 +4,12 @@ it, at its own size, in ``experiments/stylize_coffee.jpg``. Rerun it when the de
 
 Without ``--ckpt`` it first trains the Quick start (``style-gan-train`` with its defaults, a
 few minutes on a CPU) in a temporary folder. The studio's screenshot
-(``experiments/studio.jpg``) is taken by ``tests/test_studio_browser.py``.
+(``experiments/studio.jpg``) is taken in a real browser by ``tests/test_studio_browser.py``:
+
+    STYLE_GAN_STUDIO_CHECKPOINT=<quick start last.ckpt> STYLE_GAN_SCREENSHOT=studio.png \
+        python -m pytest tests/test_studio_browser.py -m slow -k loop
+
+then saved as ``experiments/studio.jpg`` (JPEG, quality 85).
 
     python benchmarks/readme_pictures.py
     python benchmarks/readme_pictures.py --ckpt logs/train/runs/<run>/checkpoints/last.ckpt
