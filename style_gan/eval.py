@@ -25,6 +25,7 @@ from style_gan.run.config_values import check_config_values
 from style_gan.run.help import answers_help
 from style_gan.run.instantiate import check_target_keys, instantiate_group
 from style_gan.run.stored_config import MODEL_KINDS, build_stored, stored_class
+from style_gan.run.threads import set_cpu_threads
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Score a checkpoint on a split with the configured metrics; write report.json/.md."""
     check_target_keys(cfg)
     check_config_values(cfg)
+    set_cpu_threads(cfg.get("cpu_threads", "auto"))
     split = check_choice("split", cfg.split, ("test", "val"))
     device_name = check_choice("device", cfg.device, ("auto", "cpu", "cuda"))
     if device_name == "auto":

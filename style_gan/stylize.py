@@ -28,6 +28,7 @@ from style_gan.inference.stylizer import Stylizer
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.config_values import check_config_values
 from style_gan.run.help import answers_help
+from style_gan.run.threads import set_cpu_threads
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def stylize(cfg: DictConfig) -> list[Path]:
             raise DataError(f"{cfg.inspect} holds no style_gan provenance (and has no .json)")
         print(json.dumps(record, indent=2, sort_keys=True))
         return []
+    set_cpu_threads(cfg.get("cpu_threads", "auto"))
     suffix = "." + check_choice("format", cfg.format, FORMATS)
     options = dict(
         device=cfg.device,

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import hydra
 import lightning as L
-import torch
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -36,7 +35,7 @@ from style_gan.run.objective import objective_direction, objective_value, suite_
 from style_gan.run.random_states import RandomStates
 from style_gan.run.resolvers import register_resolvers
 from style_gan.run.run_record import RunRecord
-from style_gan.run.threads import choose_threads, local_training_processes
+from style_gan.run.threads import local_training_processes, set_cpu_threads
 
 log = logging.getLogger(__name__)
 register_resolvers()
@@ -71,11 +70,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if cfg.get("seed") is not None:
             L.seed_everything(cfg.seed, workers=True)
 
-        threads, why = choose_threads(
-            cfg.get("cpu_threads", "auto"), local_training_processes(cfg.trainer)
-        )
-        torch.set_num_threads(threads)
-        log.info("torch uses %d CPU thread%s (%s)", threads, "" if threads == 1 else "s", why)
+        set_cpu_threads(cfg.get("cpu_threads", "auto"), local_training_processes(cfg.trainer))
         log.info("building data <%s> and model <%s>", cfg.data._target_, cfg.model._target_)
         datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
         metrics = hydra.utils.instantiate(cfg.metrics) if cfg.get("metrics") else None

@@ -13,6 +13,7 @@ import torch
 from style_gan import cpus
 from style_gan.errors import ConfigError
 from style_gan.run import threads
+from style_gan.run.cli import CONFIG_DIR
 from style_gan.run.threads import choose_threads, local_training_processes
 from style_gan.train import train
 
@@ -84,7 +85,16 @@ def test_idle_cpus_are_read_from_this_machine() -> None:
 
 
 def test_training_sets_and_logs_its_threads(train_config, caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="style_gan.train"):
+    with caplog.at_level(logging.INFO, logger="style_gan.run.threads"):
         train(train_config("cpu_threads=1"))
     assert torch.get_num_threads() == 1
     assert "torch uses 1 CPU thread (cpu_threads=1)" in caplog.text
+
+
+def test_stylize_and_eval_choose_their_threads_the_same_way(caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="style_gan.run.threads"):
+        assert threads.set_cpu_threads(1) == 1
+    assert torch.get_num_threads() == 1
+    assert "torch uses 1 CPU thread (cpu_threads=1)" in caplog.text
+    for config in ("stylize", "eval"):
+        assert "\ncpu_threads: auto\n" in (CONFIG_DIR / f"{config}.yaml").read_text()

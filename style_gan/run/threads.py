@@ -10,13 +10,27 @@ may use, and no more than were idle when it started.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
+
+import torch
 
 from style_gan.cpus import idle_cpus, usable_cpus
 from style_gan.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 AUTO = "auto"
+
+
+def set_cpu_threads(setting: Any, processes: int = 1) -> int:
+    """Give torch the threads ``choose_threads`` picks for one of ``processes`` processes,
+    say so in the log and return the number (the entry points call it once at start)."""
+    threads, why = choose_threads(setting, processes)
+    torch.set_num_threads(threads)
+    log.info("torch uses %d CPU thread%s (%s)", threads, "" if threads == 1 else "s", why)
+    return threads
 
 
 def choose_threads(setting: Any, processes: int) -> tuple[int, str]:
