@@ -1,6 +1,7 @@
-"""Every style_gan command in the README works as written: each one's config composes with its
-overrides, names no key its node does not take and holds no value out of range. (Running them
-needs datasets, GPUs and clusters; the parts that can run here are tested elsewhere.)"""
+"""Every style_gan command in the README (and each --help page's example) works as written:
+each one's config composes with its overrides, names no key its node does not take and holds
+no value out of range. (Running them needs datasets, GPUs and clusters; the parts that can run
+here are tested elsewhere.)"""
 
 from __future__ import annotations
 
@@ -15,17 +16,11 @@ from hydra.core.global_hydra import GlobalHydra
 from style_gan.errors import ConfigError
 from style_gan.run.cli import CONFIG_DIR
 from style_gan.run.config_values import check_config_values
+from style_gan.run.help import COMMANDS
 from style_gan.run.instantiate import check_target_keys
 
 README = Path(__file__).parents[1] / "README.md"
-CONFIGS = {
-    "style-gan-train": "train",
-    "style-gan-eval": "eval",
-    "style-gan-stylize": "stylize",
-    "style-gan-export": "export",
-    "style-gan-import": "import",
-    "style-gan-studio": "studio",
-}
+CONFIGS = {name: command.config for name, command in COMMANDS.items()}
 # Flags that are no overrides: -m starts a sweep; the help and inspection flags run nothing.
 SWEEP_FLAGS = {"-m", "--multirun"}
 INSPECTION_FLAGS = {"--help", "-h", "--cfg", "--info", "--hydra-help"}
@@ -73,15 +68,16 @@ def overrides_of(command: str) -> tuple[str, list[str]]:
     return CONFIGS[Path(program).name], overrides
 
 
-COMMANDS = readme_commands()
+# The README's commands, and each --help page's example.
+EXAMPLES = [*readme_commands(), *(command.example for command in COMMANDS.values())]
 
 
 def test_the_readme_shows_every_command() -> None:
-    assert len(COMMANDS) > 40
-    assert {Path(c.split()[0]).name for c in COMMANDS} == set(CONFIGS)
+    assert len(EXAMPLES) > 40
+    assert {Path(c.split()[0]).name for c in readme_commands()} == set(CONFIGS)
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", EXAMPLES)
 def test_a_readme_command_composes_and_passes_the_config_checks(command: str, tmp_path) -> None:
     config_name, overrides = overrides_of(command)
     if INSPECTION_FLAGS & set(overrides):
