@@ -21,17 +21,14 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import hydra
-import lightning as L
 import torch
 import torchvision
-from hydra import compose, initialize_config_dir
+from methods_vs_identity import fit_on_demo
 
 from style_gan.metrics.diversity import diversity_ratio
 from style_gan.metrics.features import EfficientNetFeatures
 from style_gan.metrics.frechet import FrechetDistance
 from style_gan.ranges import to_unit_range
-from style_gan.run.cli import CONFIG_DIR
 
 SAMPLES = 64
 
@@ -52,25 +49,8 @@ def run(discriminator: str, seed: int, args: argparse.Namespace, work: Path) -> 
         "metrics=none",
         *args.overrides,
     ]
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    L.seed_everything(seed, workers=True)
-    datamodule = hydra.utils.instantiate(cfg.data)
-    model = hydra.utils.instantiate(cfg.model)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        precision="32-true",
-        max_epochs=-1,
-        max_steps=args.batches * model.optimizer_steps_per_batch,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule)
+    model, datamodule = fit_on_demo(overrides, seed, args.batches, "32-true", [])
     seconds = time.perf_counter() - start
     datamodule.setup("test")
     real = held_out_prints(datamodule)
@@ -84,7 +64,7 @@ def run(discriminator: str, seed: int, args: argparse.Namespace, work: Path) -> 
         "samples": samples,
         "fd_effnet": float(distance.compute()),
         "diversity": diversity_ratio(samples, real),
-        "images_per_s": args.batches * cfg.data.batch_size / seconds,
+        "images_per_s": args.batches * datamodule.batch_size / seconds,
     }
 
 

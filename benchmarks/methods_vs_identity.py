@@ -130,6 +130,34 @@ def line_agreement(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)
 
 
+def fit_on_demo(
+    overrides: list[str], seed: int, batches: int, precision: str, callbacks: list[L.Callback]
+) -> tuple[GanMethod, L.LightningDataModule]:
+    """The model and data ``style-gan-train`` would build with ``overrides``, trained for
+    ``batches`` batches on the CPU with nothing but ``callbacks`` (no validation, logger,
+    checkpoint or bar). The other benchmarks that train import it from here."""
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    L.seed_everything(seed, workers=True)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    model: GanMethod = hydra.utils.instantiate(cfg.model)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        precision=precision,
+        max_epochs=-1,
+        max_steps=batches * model.optimizer_steps_per_batch,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=callbacks,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    return model, datamodule
+
+
 def run_method(
     name: str, seed: int, precision: str, args: argparse.Namespace, work: Path
 ) -> dict[str, float]:
@@ -142,26 +170,8 @@ def run_method(
         "model.lr_decay_epochs=0",
         *args.overrides,
     ]
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    L.seed_everything(seed, workers=True)
-    datamodule = hydra.utils.instantiate(cfg.data)
-    model: GanMethod = hydra.utils.instantiate(cfg.model)
     timer = TrainTimer(warmup=2)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        precision=precision,
-        max_epochs=-1,
-        max_steps=args.batches * model.optimizer_steps_per_batch,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-    )
-    trainer.fit(model, datamodule=datamodule)
+    model, datamodule = fit_on_demo(overrides, seed, args.batches, precision, [timer])
     model.eval()
     scores = score(model, datamodule.test_dataloader())
     scores["images_per_s"] = timer.images / timer.seconds if timer.seconds else float("nan")

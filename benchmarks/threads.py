@@ -31,19 +31,14 @@ BUSY_LOOP = "while True: pass"
 def measure(batches: int, threads: str) -> dict[str, Any]:
     """In this process: the Quick start's model and data, ``threads`` (a number or auto), and
     the median seconds of ``batches`` training batches after two of warm-up."""
-    import hydra
     import lightning as L
     import torch
-    from hydra import compose, initialize_config_dir
+    from methods_vs_identity import fit_on_demo
 
-    from style_gan.run.cli import CONFIG_DIR
     from style_gan.run.threads import choose_threads
 
     chosen, why = choose_threads(threads if threads == "auto" else int(threads), 1)
     torch.set_num_threads(chosen)
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=["metrics=none", "data.num_workers=0"])
-    L.seed_everything(0)
     times: list[float] = []
 
     class Timer(L.Callback):
@@ -53,19 +48,7 @@ def measure(batches: int, threads: str) -> dict[str, Any]:
         def on_train_batch_end(self, *_: Any) -> None:
             times.append(time.perf_counter() - self.start)
 
-    trainer = L.Trainer(
-        accelerator="cpu",
-        precision="32-true",
-        max_steps=2 * (batches + 2),
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[Timer()],
-    )
-    trainer.fit(hydra.utils.instantiate(cfg.model), datamodule=hydra.utils.instantiate(cfg.data))
+    fit_on_demo(["metrics=none", "data.num_workers=0"], 0, batches + 2, "32-true", [Timer()])
     return {"threads": chosen, "why": why, "seconds": statistics.median(times[2:])}
 
 

@@ -3,46 +3,25 @@ and Lightning take half a minute to import on a busy machine), else the entry po
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+
 from style_gan.run.help import exit_with_help_if_asked
 
 
-def train() -> None:
-    exit_with_help_if_asked("style-gan-train")
-    from style_gan.train import main
+def _entry_point(command: str, module: str) -> Callable[[], None]:
+    """The script ``command``: its help, or ``module``'s ``main``, imported only then."""
 
-    main()
+    def run() -> None:
+        exit_with_help_if_asked(command)
+        importlib.import_module(module).main()
 
-
-def evaluate() -> None:
-    exit_with_help_if_asked("style-gan-eval")
-    from style_gan.eval import main
-
-    main()
+    return run
 
 
-def stylize() -> None:
-    exit_with_help_if_asked("style-gan-stylize")
-    from style_gan.stylize import main
-
-    main()
-
-
-def export() -> None:
-    exit_with_help_if_asked("style-gan-export")
-    from style_gan.export import main
-
-    main()
-
-
-def import_weights() -> None:
-    exit_with_help_if_asked("style-gan-import")
-    from style_gan.import_weights import main
-
-    main()
-
-
-def studio() -> None:
-    exit_with_help_if_asked("style-gan-studio")
-    from style_gan.studio.launch import main
-
-    main()
+train = _entry_point("style-gan-train", "style_gan.train")
+evaluate = _entry_point("style-gan-eval", "style_gan.eval")
+stylize = _entry_point("style-gan-stylize", "style_gan.stylize")
+export = _entry_point("style-gan-export", "style_gan.export")
+import_weights = _entry_point("style-gan-import", "style_gan.import_weights")
+studio = _entry_point("style-gan-studio", "style_gan.studio.launch")

@@ -6,7 +6,7 @@ losses and training step) stays in the method's own module."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import lightning as L
 import torch
@@ -25,6 +25,9 @@ OptimizerFactory = Callable[[Iterable[nn.Parameter]], Optimizer]
 # What the methods receive as built objects: the config that built them is stored with the
 # checkpoint, so they are no hyperparameters.
 INJECTED = ("generator", "discriminator", "optimizer_g", "optimizer_d", "adversarial", "metrics")
+# What a generator phase hands the discriminator phase (a method's fakes).
+Fakes = TypeVar("Fakes")
+
 # What an inference generator takes, by GanMethod.generator_input.
 GENERATOR_INPUTS = ("image", "image_and_style", "noise")
 
@@ -135,17 +138,18 @@ class GanMethod(L.LightningModule):
         return self.trainer.global_step // self.optimizer_steps_per_batch
 
     def generator_phase(
-        self, losses: Callable[[], dict[str, torch.Tensor]]
-    ) -> dict[str, torch.Tensor]:
-        """One generator update. ``losses()`` computes G's terms by name, the total as
+        self, step: Callable[[], tuple[dict[str, torch.Tensor], Fakes]]
+    ) -> tuple[dict[str, torch.Tensor], Fakes]:
+        """One generator update. ``step()`` computes G's terms by name, the total as
         ``train/g``, while the toggle keeps D's weights still (gradients reach G through D, not
-        D's weights); then G steps and the weight average follows. Returns the terms."""
+        D's weights), and returns them with the fakes the discriminator phase judges; then G
+        steps and the weight average follows. Returns what ``step`` did."""
         optimizer = self.optimizers()[0]
         with self.toggled_optimizer(optimizer):
-            terms = losses()
+            terms, fakes = step()
             self.backward_and_step(optimizer, terms["train/g"])
         self.update_ema()
-        return terms
+        return terms, fakes
 
     def discriminator_phase(
         self,

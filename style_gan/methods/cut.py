@@ -128,11 +128,9 @@ class CUT(GanMethod):
         real_x, real_y = batch["content"], batch["style"]
         hp = self.hparams
         n = real_x.shape[0]
-        fake_y = torch.empty(0)
 
         # G and H learn in G's phase.
-        def generator_losses() -> dict[str, torch.Tensor]:
-            nonlocal fake_y
+        def generator_step() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
             # One pass over x and y together when an identity term needs G(y) (per-image norms).
             needs_identity = hp.nce_idt or hp.lambda_identity > 0
             inputs = torch.cat([real_x, real_y]) if needs_identity else real_x
@@ -156,9 +154,9 @@ class CUT(GanMethod):
             if hp.lambda_identity > 0:
                 terms["train/idt"] = identity_loss(outputs[n:], inputs[n:])
                 loss_g = loss_g + hp.lambda_identity * terms["train/idt"]
-            return {**terms, "train/g": loss_g}
+            return {**terms, "train/g": loss_g}, fake_y
 
-        losses = self.generator_phase(generator_losses)
+        losses, fake_y = self.generator_phase(generator_step)
         # On the fake above (detached by the objective); as in CUT, D learns at half G's pace.
         losses |= self.discriminator_phase({"": (self.discriminator, real_y, fake_y)}, weight=0.5)
         self.log_losses(losses, batch_size=n)

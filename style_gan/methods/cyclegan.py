@@ -83,10 +83,8 @@ class CycleGAN(GanMethod):
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         real_a, real_b = batch["content"], batch["style"]
         hp = self.hparams
-        fake_a = fake_b = torch.empty(0)
 
-        def generator_losses() -> dict[str, torch.Tensor]:
-            nonlocal fake_a, fake_b
+        def generator_step() -> tuple[dict[str, torch.Tensor], tuple[torch.Tensor, ...]]:
             fake_b = self.g_ab(real_a)
             fake_a = self.g_ba(real_b)
             loss_adv = self.adversarial.generator_loss(
@@ -103,9 +101,9 @@ class CycleGAN(GanMethod):
                 )
                 loss_g = loss_g + hp.lambda_cycle * hp.lambda_identity * loss_idt
                 terms["train/identity"] = loss_idt
-            return {**terms, "train/g": loss_g}
+            return {**terms, "train/g": loss_g}, (fake_a, fake_b)
 
-        losses = self.generator_phase(generator_losses)
+        losses, (fake_a, fake_b) = self.generator_phase(generator_step)
         # The fakes computed above, through the pools; the ½ slows D as in the paper.
         losses |= self.discriminator_phase(
             {

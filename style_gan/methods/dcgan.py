@@ -120,14 +120,12 @@ class DCGAN(GanMethod):
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         real = self._real(batch)
-        fake = torch.empty(0)
 
-        def generator_losses() -> dict[str, torch.Tensor]:
-            nonlocal fake
+        def generator_step() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
             fake = self.generator(self.noise(real.shape[0]))
-            return {"train/g": self.adversarial.generator_loss(self.discriminator, fake)}
+            return {"train/g": self.adversarial.generator_loss(self.discriminator, fake)}, fake
 
-        losses = self.generator_phase(generator_losses)
+        losses, fake = self.generator_phase(generator_step)
         # On the same fakes (detached by the objective).
         losses |= self.discriminator_phase({"": (self.discriminator, real, fake)})
         self.log_losses(losses, batch_size=real.shape[0])

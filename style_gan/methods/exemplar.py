@@ -118,10 +118,8 @@ class ExemplarStyleTransfer(GanMethod):
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         content, style = batch["content"], batch["style"]
         hp = self.hparams
-        fake = torch.empty(0)
 
-        def generator_losses() -> dict[str, torch.Tensor]:
-            nonlocal fake
+        def generator_step() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
             content_code = self.generator.encode_content(content)
             fake = self.generator.decode(content_code, self.generator.encode_style(style))
             reconstructed = self.generator.decode(
@@ -144,9 +142,9 @@ class ExemplarStyleTransfer(GanMethod):
                 "train/style": loss_style,
                 "train/g_adv": loss_adv,
                 "train/reconstruction": loss_rec,
-            }
+            }, fake
 
-        losses = self.generator_phase(generator_losses)
+        losses, fake = self.generator_phase(generator_step)
         # Real = style images, fake = the output above (detached by the objective).
         losses |= self.discriminator_phase({"": (self.discriminator, style, fake)})
         self.log_losses(losses, batch_size=content.shape[0])

@@ -105,10 +105,8 @@ class Pix2Pix(GanMethod):
 
     def training_step(self, batch: Batch, batch_idx: int) -> None:
         source, target = self.source_and_target(batch)
-        fake = torch.empty(0)
 
-        def generator_losses() -> dict[str, torch.Tensor]:
-            nonlocal fake
+        def generator_step() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
             fake = self.generator(source)
             loss_adv = self.adversarial.generator_loss(self.discriminator, pair(source, fake))
             loss_l1 = F.l1_loss(fake, target)
@@ -116,9 +114,9 @@ class Pix2Pix(GanMethod):
                 "train/g": loss_adv + self.hparams.lambda_l1 * loss_l1,
                 "train/g_adv": loss_adv,
                 "train/l1": loss_l1,
-            }
+            }, fake
 
-        losses = self.generator_phase(generator_losses)
+        losses, fake = self.generator_phase(generator_step)
         # On the same fake (detached by the objective), at half G's pace as in the paper.
         judged = (self.discriminator, pair(source, target), pair(source, fake))
         losses |= self.discriminator_phase({"": judged}, weight=0.5)
