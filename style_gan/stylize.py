@@ -3,6 +3,7 @@
 style-gan-stylize ckpt_path=<run>/checkpoints/last.ckpt input=photo.jpg
 style-gan-stylize ckpt_path=... input=photos/ recursive=true output=styled/
 style-gan-stylize ckpt_path=<exemplar run> input=photo.jpg style=[monet.png,ink.png] alpha=[0.5,1]
+style-gan-stylize ckpt_path=... input=clip.mp4 output=styled.mp4     # sound kept, no flicker
 style-gan-stylize ckpt_path=<dcgan run> num_images=64 seed=3
 style-gan-stylize inspect=styled/photo.png
 """
@@ -19,12 +20,13 @@ from omegaconf import DictConfig, ListConfig
 from PIL import Image
 from rich.progress import track
 
-from style_gan.data.images import InputImage, open_image, printable
+from style_gan.data.images import IMAGE_EXTENSIONS, InputImage, open_image, printable
 from style_gan.errors import ConfigError, DataError, UnreadableImageError, check_choice
 from style_gan.files import check_can_create_files
 from style_gan.inference.images import find_images, find_inputs, save_image, upright_exif
 from style_gan.inference.provenance import provenance_record, read_provenance, write_sidecar
-from style_gan.inference.stylizer import Stylizer
+from style_gan.inference.stylizer import Stylizer, check_video_statistics
+from style_gan.inference.video import VIDEO_EXTENSIONS, container_format, is_video
 from style_gan.run.cli import CONFIG_DIR, one_line_composition_errors, one_line_errors
 from style_gan.run.config_values import check_config_values
 from style_gan.run.help import answers_help
@@ -85,6 +87,15 @@ def stylize(cfg: DictConfig) -> list[Path]:
     else:
         stylizer = Stylizer.from_checkpoint(cfg.ckpt_path, direction=cfg.direction, **options)
     output = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir)
+    # output=<name>.mp4 names the file one input video is written to.
+    video_file = output if is_video(output) else None
+    if video_file is not None:
+        if not (cfg.get("input") and is_video(cfg.input) and Path(cfg.input).is_file()):
+            raise ConfigError(
+                f"output={output} names a video file, which takes one input video "
+                f"(input={cfg.get('input')}); give output= a folder for several inputs"
+            )
+        output = video_file.parent
     check_writable(output)
     if stylizer.generator.input == "noise":
         if cfg.get("input") or cfg.get("style"):
@@ -97,7 +108,11 @@ def stylize(cfg: DictConfig) -> list[Path]:
         return writer.written
     if not cfg.get("input"):
         raise ConfigError("input= is required: an image file, a folder or a glob")
-    inputs, unusable = find_inputs(cfg.input, recursive=cfg.recursive)
+    found, unusable = find_inputs(
+        cfg.input, recursive=cfg.recursive, extensions=(*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS)
+    )
+    videos = [path for path in found if is_video(path)]
+    inputs = [path for path in found if not is_video(path)]
     style_paths = find_style_files(cfg.style)
     styles = [open_image(path, cfg.max_pixels) for path in style_paths]
     if stylizer.needs_style and not styles:
@@ -107,10 +122,18 @@ def stylize(cfg: DictConfig) -> list[Path]:
     alphas = [float(alpha) for alpha in as_list(cfg.alpha)] or [1.0]
     input_root = Path(cfg.input) if Path(cfg.input).is_dir() else None
     writer = OutputWriter(
-        stylizer, output, cfg.overwrite, cfg.provenance, cfg.keep_exif, [*inputs, *style_paths]
+        stylizer, output, cfg.overwrite, cfg.provenance, cfg.keep_exif, [*found, *style_paths]
     )
     for path, why in unusable:
         writer.skip(path, why)
+    if videos:
+        check_video_options(cfg.video, alphas)
+        for path in videos:
+            for style in styles or [None]:
+                target = video_file or output_path(
+                    output, path, input_root, style, f".{cfg.video.format}"
+                )
+                writer.stylize_video(path, style, alphas[0], target, cfg.video)
     chunks = [inputs[i : i + cfg.batch_size] for i in range(0, len(inputs), cfg.batch_size)]
     for chunk in track(chunks, description="stylizing", transient=True, disable=len(chunks) < 2):
         contents = []
@@ -126,7 +149,7 @@ def stylize(cfg: DictConfig) -> list[Path]:
             writer.stylize(contents, style, alphas, targets, grid=cfg.grid)
     if cfg.grid and writer.written:
         save_image(contact_sheet(writer.written), output / "contact_sheet.png")
-    summary = f"wrote {len(writer.written)} image(s) to {output}"
+    summary = f"wrote {len(writer.written)} file(s) to {output}"
     if writer.skipped:
         summary += f"; skipped {len(writer.skipped)}: {', '.join(writer.skipped)}"
         if not writer.written and not writer.kept:
@@ -142,6 +165,19 @@ def output_path(
     relative = content.relative_to(input_root) if input_root else Path(content.name)
     name = relative.stem + ("" if style is None else f"__{style.path.stem}")
     return output / relative.parent / (name + suffix)
+
+
+def check_video_options(options: DictConfig, alphas: list[float]) -> None:
+    """A ConfigError for video settings that are wrong for every clip, before the first."""
+    container_format(f".{options.format}")
+    check_video_statistics(options.statistics)
+    if options.window <= 0:
+        raise ConfigError(f"video.window={options.window} must be > 0 seconds")
+    if len(alphas) > 1:
+        raise ConfigError(
+            f"alpha={alphas} makes a strip of strengths, which images have; a video takes one "
+            "alpha (run once per strength)"
+        )
 
 
 def find_style_files(style: Any) -> list[Path]:
@@ -207,6 +243,59 @@ class OutputWriter:
                 if target not in self.written:
                     self.stylize([content], style, alphas, [target], grid)
 
+    def stylize_video(
+        self,
+        path: Path,
+        style: InputImage | None,
+        alpha: float,
+        target: Path,
+        options: DictConfig,
+    ) -> None:
+        """The clip ``path`` stylized into ``target`` with its sound (see
+        ``Stylizer.stylize_video``); a clip that fails is skipped with one line."""
+        if self._keep_existing(target):
+            return
+        styles = [] if style is None else [style.path]
+        settings = {
+            "statistics": options.statistics,
+            "window": options.window,
+            "cut_threshold": options.cut_threshold,
+            "codec": options.codec,
+            **({} if style is None else {"alpha": alpha}),
+        }
+        record = self._provenance(path, styles, settings)
+        try:
+            info = self.stylizer.stylize_video(
+                path,
+                target,
+                statistics=options.statistics,
+                window_seconds=options.window,
+                cut_threshold=options.cut_threshold,
+                codec=options.codec,
+                pixel_format=options.pixel_format,
+                codec_options=dict(options.codec_options or {}),
+                style=None if style is None else style.rgb,
+                alpha=alpha,
+                metadata=record,
+                progress=True,
+            )
+        except ConfigError:
+            raise
+        except PER_FILE_FAILURES as error:
+            self.skip(path, str(error))
+            return
+        if record is not None:
+            write_sidecar(target, record)
+        log.info(
+            "wrote %s: %d×%d at %.3g frames/s, %d audio stream(s) copied",
+            target,
+            info.width,
+            info.height,
+            float(info.frame_rate),
+            info.audio_streams,
+        )
+        self.written.append(target)
+
     def _stylize(
         self,
         todo: list[tuple[InputImage, Path]],
@@ -237,24 +326,29 @@ class OutputWriter:
     ) -> None:
         if self._keep_existing(target):
             return
-        record = None
-        if self.provenance:
-            generator = self.stylizer.generator
-            settings = {**settings, **self.stylizer.settings()}
-            record = provenance_record(
-                generator.method,
-                generator.checkpoint,
-                generator.batches,
-                generator.direction,
-                content,
-                styles,
-                settings,
-            )
+        record = self._provenance(content, styles, settings)
         exif = upright_exif(content) if self.keep_exif and content is not None else None
         save_image(image, target, record, exif)
         if record is not None:
             write_sidecar(target, record)
         self.written.append(target)
+
+    def _provenance(
+        self, content: Path | None, styles: list[Path], settings: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """What made an output of ``content`` (None unless provenance is on)."""
+        if not self.provenance:
+            return None
+        generator = self.stylizer.generator
+        return provenance_record(
+            generator.method,
+            generator.checkpoint,
+            generator.batches,
+            generator.direction,
+            content,
+            styles,
+            {**settings, **self.stylizer.settings()},
+        )
 
     def _keep_existing(self, target: Path) -> bool:
         if target.resolve() in self.inputs:

@@ -100,7 +100,7 @@ def test_tiny_thin_and_bad_files_in_one_folder_do_not_stop_it(
     # Nothing written: an error (a non-zero exit), with every skip counted.
     for name in sizes:
         (folder / f"{name}.png").unlink()
-    with pytest.raises(DataError, match=r"wrote 0 image.*skipped 4: dangling\.png"):
+    with pytest.raises(DataError, match=r"wrote 0 file.*skipped 4: dangling\.png"):
         run_stylize(f"ckpt_path={ckpt}", f"input={folder}", f"output={tmp_path / 'none'}")
 
 
@@ -227,7 +227,7 @@ def test_a_single_text_file_named_like_an_image_is_an_error(
     notes = tmp_path / "notes.png"
     notes.write_text("a text file named like an image")
     # A DataError: the command line prints it as one line and exits 2, not 0.
-    with pytest.raises(DataError, match=r"wrote 0 image.*skipped 1: notes\.png"):
+    with pytest.raises(DataError, match=r"wrote 0 file.*skipped 1: notes\.png"):
         run_stylize(
             f"ckpt_path={one_batch_checkpoint('cyclegan')}",
             f"input={notes}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,12 @@ def find_images(source: str | Path, recursive: bool = False) -> list[Path]:
 
 
 def find_inputs(
-    source: str | Path, recursive: bool = False
+    source: str | Path, recursive: bool = False, extensions: Iterable[str] = IMAGE_EXTENSIONS
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """The image files ``source`` names: one file, a folder's images (and its subfolders' with
-    ``recursive``), or a glob pattern; sorted. Also the entries named like images that are
-    no file (a symlink loop, a broken link), with why, so they can be counted as skipped.
+    """The files ``source`` names: one file, a folder's files ending in one of ``extensions``
+    (and its subfolders' with ``recursive``), or a glob pattern; sorted. Also the entries so
+    named that are no file (a symlink loop, a broken link), with why, so they can be counted
+    as skipped.
     A DataError when it names neither."""
     text = str(source)
     path = Path(text).expanduser()
@@ -54,12 +56,12 @@ def find_inputs(
         return [path], []
     if path.is_dir():
         pattern = "**/*" if recursive else "*"
-        candidates = [p for p in path.glob(pattern) if p.suffix.lower() in IMAGE_EXTENSIONS]
+        candidates = [p for p in path.glob(pattern) if p.suffix.lower() in extensions]
     elif glob.has_magic(text):
         candidates = [
             Path(p)
             for p in glob.glob(text, recursive=recursive)
-            if Path(p).suffix.lower() in IMAGE_EXTENSIONS
+            if Path(p).suffix.lower() in extensions
         ]
     elif path.is_symlink():
         candidates = [path]
@@ -78,7 +80,7 @@ def find_inputs(
     if not found and not unusable:
         where = f"{text} or its subfolders" if recursive and path.is_dir() else text
         raise DataError(
-            f"input={text}: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {where}"
+            f"input={text}: no files ending in {', '.join(sorted(extensions))} in {where}"
             + ("" if recursive or not path.is_dir() else "; recursive=true looks in subfolders")
         )
     return found, unusable

@@ -13,6 +13,7 @@ from typing import Any
 from style_gan import __version__
 from style_gan.files import write_atomically
 from style_gan.inference.images import embedded_metadata
+from style_gan.inference.video import is_video, video_metadata
 
 
 def file_sha256(path: Path) -> str:
@@ -68,9 +69,10 @@ def write_sidecar(image_path: Path, record: dict[str, Any]) -> None:
 
 
 def read_provenance(image_path: str | Path) -> dict[str, Any] | None:
-    """The provenance embedded in ``image_path``, else its sidecar's; None when it has none."""
+    """The provenance embedded in ``image_path`` (an image or a video), else its sidecar's;
+    None when it has none."""
     path = Path(image_path)
-    record = embedded_metadata(path)
+    record = video_metadata(path) if is_video(path) else embedded_metadata(path)
     if record is None and sidecar_path(path).is_file():
         record = json.loads(sidecar_path(path).read_text())
     return record

@@ -57,42 +57,74 @@ def run_padded(
     return translate(pad_to_multiple(image, multiple, min_side))[..., :height, :width]
 
 
-@contextmanager
-def thumbnail_statistics(module: nn.Module) -> Iterator[Callable[[bool], None]]:
-    """While active, every ``nn.InstanceNorm2d`` in ``module`` records (μ, σ²) per call when
-    set to record (``mode(True)``) and normalises with the recorded ones, in the same call
-    order, when set to replay (``mode(False)``). Yields ``mode``; restores the layers after."""
-    norms = [m for m in module.modules() if isinstance(m, nn.InstanceNorm2d)]
-    recorded: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {id(m): [] for m in norms}
-    calls = dict.fromkeys(recorded, 0)
-    recording = True
+# Every instance norm's (μ, σ²) of one pass, in the order the layers were called.
+Statistics = list[tuple[torch.Tensor, torch.Tensor]]
 
-    def set_mode(record: bool) -> None:
-        nonlocal recording
-        recording = record
-        for key in calls:
-            calls[key] = 0
 
-    def normalise(norm: nn.InstanceNorm2d, x: torch.Tensor) -> torch.Tensor:
-        if recording:
+class NormStatistics:
+    """Switches a module's instance norms between recording the statistics they compute
+    (``record``) and normalising with given ones (``replay``), made by ``norm_statistics``."""
+
+    def __init__(self) -> None:
+        self.recorded: Statistics = []
+        self.replayed: Statistics | None = None
+        self.calls = 0
+
+    def record(self) -> Statistics:
+        """From now on each norm computes its own (μ, σ²) and appends it to the returned list."""
+        self.recorded, self.replayed = [], None
+        return self.recorded
+
+    def replay(self, statistics: Statistics) -> None:
+        """From now on the norms normalise with ``statistics``, taken in call order; each
+        ``replay`` starts again at the first."""
+        self.replayed, self.calls = statistics, 0
+
+    def normalise(self, norm: nn.InstanceNorm2d, x: torch.Tensor) -> torch.Tensor:
+        if self.replayed is None:
             mean = x.mean(dim=(2, 3), keepdim=True)
             var = x.var(dim=(2, 3), unbiased=False, keepdim=True)
-            recorded[id(norm)].append((mean, var))
+            self.recorded.append((mean, var))
         else:
-            mean, var = recorded[id(norm)][calls[id(norm)]]
-            calls[id(norm)] += 1
+            mean, var = self.replayed[self.calls]
+            self.calls += 1
         y = (x - mean) * torch.rsqrt(var + norm.eps)
         if norm.affine:
             y = y * norm.weight[:, None, None] + norm.bias[:, None, None]
         return y
 
+
+@contextmanager
+def norm_statistics(module: nn.Module) -> Iterator[NormStatistics]:
+    """While active, every ``nn.InstanceNorm2d`` in ``module`` records or replays its
+    statistics as the yielded ``NormStatistics`` says (recording at first); the layers are
+    restored after."""
+    norms = [m for m in module.modules() if isinstance(m, nn.InstanceNorm2d)]
+    control = NormStatistics()
     for norm in norms:
-        norm.forward = lambda x, norm=norm: normalise(norm, x)
+        norm.forward = lambda x, norm=norm: control.normalise(norm, x)
     try:
-        yield set_mode
+        yield control
     finally:
         for norm in norms:
             del norm.forward
+
+
+def has_instance_norm(module: nn.Module) -> bool:
+    """Whether ``module``'s output depends on per-image statistics at all."""
+    return any(isinstance(m, nn.InstanceNorm2d) for m in module.modules())
+
+
+def pooled_statistics(samples: list[Statistics]) -> Statistics:
+    """The statistics of all the samples' pixels together: for each layer, with n equal-sized
+    samples, μ = mean_i μ_i and σ² = mean_i (σ²_i + μ_i²) − μ² (the law of total variance)."""
+    pooled: Statistics = []
+    for layer in zip(*samples, strict=True):
+        means = torch.stack([mean for mean, _ in layer])
+        squares = torch.stack([var + mean**2 for mean, var in layer])
+        mean = means.mean(dim=0)
+        pooled.append((mean, (squares.mean(dim=0) - mean**2).clamp_min(0)))
+    return pooled
 
 
 def _tile_starts(length: int, tile: int, stride: int) -> list[int]:
@@ -138,6 +170,7 @@ def run_tiled(
     thumbnail_side: int,
     tiles_per_pass: int = 1,
     min_side: int = 1,
+    statistics: Statistics | None = None,
 ) -> torch.Tensor:
     """``translate`` on ``image`` (1, C, H, W) in overlapping ``tile_size`` tiles, blended, with
     ``module``'s instance norms fed the statistics of the whole image (from a copy downscaled
@@ -159,13 +192,14 @@ def run_tiled(
     ]
     output = torch.zeros(1, 3, *padded.shape[-2:], device=image.device)
     weight = torch.zeros(1, 1, *padded.shape[-2:], device=image.device)
-    with thumbnail_statistics(module) as mode:
-        mode(True)
-        run_padded(translate, thumbnail, multiple, min_side)
+    with norm_statistics(module) as norms:
+        if statistics is None:
+            statistics = norms.record()
+            run_padded(translate, thumbnail, multiple, min_side)
         for first in range(0, len(boxes), tiles_per_pass):
             group = boxes[first : first + tiles_per_pass]
             batch = torch.cat([padded[..., y : y + h, x : x + w] for y, x, h, w in group])
-            mode(False)
+            norms.replay(statistics)
             results = translate(batch).float()
             for (top, left, h, w), result in zip(group, results, strict=True):
                 inner = (top > 0, left > 0, top + h < padded.shape[-2], left + w < padded.shape[-1])
