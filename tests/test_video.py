@@ -328,3 +328,31 @@ def test_video_frames_larger_than_a_tile_share_the_window_statistics(
     # Tiles see padded borders, so they never match exactly; normalised with the clip's
     # statistics they come closer than with each frame's own.
     assert distance(stats) < 0.8 * distance("frame"), (distance(stats), distance("frame"))
+
+
+def test_an_exemplar_model_stylizes_a_clip_in_a_style_image(
+    run_stylize, one_batch_checkpoint, tmp_path: Path
+) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=6)
+    style = write_image(tmp_path / "ink.png", (40, 40), seed=5)
+    out = tmp_path / "out"
+    written = run_stylize(
+        f"ckpt_path={one_batch_checkpoint('exemplar')}",
+        f"input={clip}",
+        f"style={style}",
+        "alpha=0.5",
+        f"output={out}",
+    )
+    assert [path.name for path in written] == ["clip__ink.mp4"]
+    facts = read_clip_facts(out / "clip__ink.mp4")
+    assert facts["frames"] == 6 and facts["has_audio"]
+    record = read_provenance(out / "clip__ink.mp4")
+    assert record["styles"][0]["file"] == "ink.png" and record["settings"]["alpha"] == 0.5
+    with pytest.raises(ConfigError, match="a video takes one alpha"):
+        run_stylize(
+            f"ckpt_path={one_batch_checkpoint('exemplar')}",
+            f"input={clip}",
+            f"style={style}",
+            "alpha=[0.5,1]",
+            f"output={out}",
+        )
