@@ -24,6 +24,7 @@ from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorIncepti
 from style_gan.nets.vgg import vgg19_features
 from style_gan.run.cli import CONFIG_DIR
 from style_gan.run.threads import choose_threads
+from style_gan.stylize import stylize
 from style_gan.train import train
 
 # The suite computes with the threads training would choose on this machine (OMP_NUM_THREADS,
@@ -145,6 +146,17 @@ def one_batch_checkpoint(
         return checkpoints[model]
 
     return get
+
+
+@pytest.fixture
+def run_stylize(tmp_path: Path, data_dir: Path) -> Callable[..., list[Path]]:
+    """``run_stylize(*overrides)``: stylize(cfg) of conf/stylize.yaml; returns written paths."""
+
+    def run(*overrides: str) -> list[Path]:
+        cfg = compose_config("stylize", ["device=cpu", *overrides], tmp_path / "run", data_dir)
+        return stylize(cfg)
+
+    return run
 
 
 @pytest.fixture

@@ -16,19 +16,7 @@ from PIL import Image
 
 from style_gan.errors import CheckpointError, ConfigError, DataError
 from style_gan.inference.provenance import file_sha256, read_provenance
-from style_gan.stylize import stylize
-from tests.conftest import compose_config, write_image
-
-
-@pytest.fixture
-def run_stylize(tmp_path: Path, data_dir: Path):
-    """``run_stylize(*overrides)``: stylize(cfg) of conf/stylize.yaml; returns written paths."""
-
-    def run(*overrides: str) -> list[Path]:
-        cfg = compose_config("stylize", ["device=cpu", *overrides], tmp_path / "run", data_dir)
-        return stylize(cfg)
-
-    return run
+from tests.conftest import write_image
 
 
 @pytest.fixture

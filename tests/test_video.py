@@ -23,18 +23,8 @@ from style_gan.inference.provenance import file_sha256, read_provenance
 from style_gan.inference.stylizer import Stylizer
 from style_gan.inference.video import VideoReader
 from style_gan.metrics.temporal import consecutive_difference
-from style_gan.stylize import stylize
 from tests.clips import make_clip, read_clip_facts, truncated_copy
-from tests.conftest import compose_config, train_one_batch, write_image
-
-
-@pytest.fixture
-def run_stylize(tmp_path: Path, data_dir: Path):
-    def run(*overrides: str) -> list[Path]:
-        cfg = compose_config("stylize", ["device=cpu", *overrides], tmp_path / "run", data_dir)
-        return stylize(cfg)
-
-    return run
+from tests.conftest import train_one_batch, write_image
 
 
 @pytest.fixture(scope="module")

@@ -208,17 +208,7 @@ class Stylizer:
                     batch = torch.cat([tensors[index] for index in group])
                     translate = self._translate_function(batch, style_image, alpha, min_side)
                     result = (
-                        run_tiled(
-                            translate,
-                            batch,
-                            self.module,
-                            multiple,
-                            self.tile_size,
-                            self.tile_overlap,
-                            self.thumbnail_side,
-                            self.tiles_per_pass,
-                            min_side,
-                        )
+                        self._tiled(translate, batch, min_side)
                         if tiled
                         else run_padded(translate, batch, multiple, min_side)
                     )
@@ -240,7 +230,7 @@ class Stylizer:
         ``window`` frames around it (a new set after a scene cut: consecutive frames whose
         normalised grey thumbnails differ by more than ``cut_threshold``, None = never),
         ``frame`` with its own (flickers), or the ``Statistics`` of ``clip_statistics``."""
-        items = (Frame(pixels, None, None) for pixels in frames)
+        items = (Frame(pixels, None) for pixels in frames)
         for _, output in self._stylized_frames(
             items, statistics, window, cut_threshold, style, alpha
         ):
@@ -355,18 +345,7 @@ class Stylizer:
         stats = [frame_stats for _, frame_stats in group]
         with self._autocast():
             if tiles_needed(*batch.shape[-2:], self.tile_size):
-                result = run_tiled(
-                    translate,
-                    batch,
-                    self.module,
-                    multiple,
-                    self.tile_size,
-                    self.tile_overlap,
-                    self.thumbnail_side,
-                    self.tiles_per_pass,
-                    min_side,
-                    statistics=stats[0],
-                )
+                result = self._tiled(translate, batch, min_side, stats[0])
             elif stats[0] is None:
                 result = run_padded(translate, batch, multiple, min_side)
             else:
@@ -381,6 +360,27 @@ class Stylizer:
         pixels = to_uint8(result.float()).permute(0, 2, 3, 1).cpu().numpy()
         for (frame, _), output in zip(group, pixels, strict=True):
             yield frame, output
+
+    def _tiled(
+        self,
+        translate: Callable[[torch.Tensor], torch.Tensor],
+        image: torch.Tensor,
+        min_side: int,
+        statistics: Statistics | None = None,
+    ) -> torch.Tensor:
+        """``run_tiled`` with this stylizer's tiling settings."""
+        return run_tiled(
+            translate,
+            image,
+            self.module,
+            getattr(self.module, "size_multiple", 1),
+            self.tile_size,
+            self.tile_overlap,
+            self.thumbnail_side,
+            self.tiles_per_pass,
+            min_side,
+            statistics,
+        )
 
     def _frame_translation(
         self, first: np.ndarray, style: Any, alpha: float

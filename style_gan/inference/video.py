@@ -68,7 +68,6 @@ class Frame:
 
     pixels: np.ndarray
     pts: int | None
-    duration: int | None
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ class VideoReader:
                         pixels = np.ascontiguousarray(np.rot90(pixels, turns))
                     count += 1
                     last_time = frame.time or last_time
-                    yield Frame(pixels, frame.pts, frame.duration)
+                    yield Frame(pixels, frame.pts)
         except av.error.FFmpegError as error:
             failure = error.strerror
         # A cut-off Matroska file simply ends: its header still gives the whole duration.
@@ -254,7 +253,7 @@ class VideoWriter:
         self.time_base = info.time_base
         self.written = 0
 
-    def write(self, pixels: np.ndarray, pts: int | None, duration: int | None = None) -> None:
+    def write(self, pixels: np.ndarray, pts: int | None) -> None:
         """One HWC uint8 RGB frame, shown at ``pts`` (the source's time base; None = the next
         frame at the average rate)."""
         av = import_av()
@@ -265,8 +264,6 @@ class VideoWriter:
         if pts is None:
             pts = round(self.written / (self.frame_rate * self.time_base))
         frame.pts, frame.time_base = pts, self.time_base
-        if duration is not None:
-            frame.duration = duration
         self.container.mux(self.stream.encode(frame))
         self.written += 1
 
@@ -278,6 +275,10 @@ class VideoWriter:
     def close(self) -> None:
         """Flush the encoder and finish the container (its index, for mp4 at the end)."""
         self.container.mux(self.stream.encode(None))
+        self.container.close()
+
+    def abandon(self) -> None:
+        """Close without flushing: the file is being thrown away."""
         self.container.close()
 
 
@@ -355,10 +356,10 @@ def write_video(
             )
             try:
                 for frame, pixels in stylized(reader.frames(on_audio=writer.copy_audio)):
-                    writer.write(pixels, frame.pts, frame.duration)
+                    writer.write(pixels, frame.pts)
                     advance()
             except BaseException:
-                writer.container.close()
+                writer.abandon()
                 raise
             writer.close()
             written = writer.written
