@@ -346,3 +346,11 @@ def test_an_exemplar_model_stylizes_a_clip_in_a_style_image(
             "alpha=[0.5,1]",
             f"output={out}",
         )
+
+
+def test_max_side_downsizes_every_frame_of_a_clip(one_batch_checkpoint, tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", frames=5, size=(128, 96))
+    stylizer = Stylizer.from_checkpoint(one_batch_checkpoint("cyclegan"), device="cpu", max_side=64)
+    stylizer.stylize_video(clip, tmp_path / "small.mp4")
+    facts = read_clip_facts(tmp_path / "small.mp4")
+    assert (facts["width"], facts["height"], facts["frames"]) == (64, 48, 5)

@@ -284,8 +284,17 @@ class Stylizer:
             window = info.frames_in(window_seconds)
             return self._stylized_frames(frames, shared, window, cut_threshold, style, alpha)
 
+        size = self.output_size(info.width, info.height)
         write_video(
-            source, Path(target), stylized, codec, pixel_format, codec_options, metadata, progress
+            source,
+            Path(target),
+            stylized,
+            codec,
+            pixel_format,
+            codec_options,
+            metadata,
+            progress,
+            size,
         )
         return info
 
@@ -323,7 +332,7 @@ class Stylizer:
             )
         else:
             paired = ((frame, statistics) for frame in frames)
-        height, width = first.pixels.shape[:2]
+        width, height = self.output_size(first.pixels.shape[1], first.pixels.shape[0])
         step = 1 if tiles_needed(height, width, self.tile_size) else self.batch_size
         group: list[tuple[Frame, Statistics | None]] = []
         for pair in paired:
@@ -339,7 +348,9 @@ class Stylizer:
     ) -> Iterator[tuple[Frame, np.ndarray]]:
         """Frames of one size through one pass, each normalised with its statistics (None:
         its own)."""
-        batch = torch.cat([self._tensor(Image.fromarray(frame.pixels)) for frame, _ in group])
+        batch = torch.cat(
+            [self._tensor(self._downsized(Image.fromarray(frame.pixels))) for frame, _ in group]
+        )
         multiple = getattr(self.module, "size_multiple", 1)
         min_side = self._smallest_side()
         stats = [frame_stats for _, frame_stats in group]
@@ -483,11 +494,15 @@ class Stylizer:
                 return side
 
     def _downsized(self, image: Image.Image) -> Image.Image:
-        if self.max_side is None or max(image.size) <= self.max_side:
-            return image
-        scale = self.max_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        return image.resize(size, Image.Resampling.LANCZOS)
+        size = self.output_size(image.width, image.height)
+        return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) of the output for an input of that size: ``max_side`` applied."""
+        if self.max_side is None or max(width, height) <= self.max_side:
+            return width, height
+        scale = self.max_side / max(width, height)
+        return max(1, round(width * scale)), max(1, round(height * scale))
 
     def _thumbnail(self, image: torch.Tensor) -> torch.Tensor:
         return downscale(image, self.thumbnail_side)

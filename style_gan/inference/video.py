@@ -216,9 +216,12 @@ class VideoWriter:
         pixel_format: str = "yuv420p",
         codec_options: dict[str, str] | None = None,
         metadata: dict[str, Any] | None = None,
+        size: tuple[int, int] | None = None,
     ) -> None:
+        """``size`` (width, height) of the frames to be written; None: the source's."""
         av = import_av()
         info = source.info
+        width, height = size or (info.width, info.height)
         self.container = av.open(file, mode="w", format=container_format(suffix))
         if metadata is not None:
             self.container.metadata[PROVENANCE_TAG] = json.dumps(metadata, sort_keys=True)
@@ -226,15 +229,15 @@ class VideoWriter:
         self.stream = self.container.add_stream(check_codec(codec), rate=info.nominal_rate)
         # 4:2:0 chroma covers 2×2 pixels: such a format needs even sides.
         self.even = pixel_format.startswith(("yuv420", "yuvj420", "nv12"))
-        self.width = info.width + (info.width % 2 if self.even else 0)
-        self.height = info.height + (info.height % 2 if self.even else 0)
-        if (self.width, self.height) != (info.width, info.height):
+        self.width = width + (width % 2 if self.even else 0)
+        self.height = height + (height % 2 if self.even else 0)
+        if (self.width, self.height) != (width, height):
             log.warning(
                 "%s is %d×%d; %s needs even sides, so the output is %d×%d (its last row or "
                 "column repeated); pixel_format=yuv444p keeps the size",
                 printable(info.path.name),
-                info.width,
-                info.height,
+                width,
+                height,
                 pixel_format,
                 self.width,
                 self.height,
@@ -335,11 +338,12 @@ def write_video(
     codec_options: dict[str, str] | None = None,
     metadata: dict[str, Any] | None = None,
     progress: bool = False,
+    size: tuple[int, int] | None = None,
 ) -> int:
     """Decode ``source``, pass its frames through ``stylized`` and encode what comes out into
-    ``target`` with the source's timestamps and audio. The file is written beside ``target``
-    and renamed at the end: Ctrl-C, SIGTERM or an error leaves no half-written ``target``.
-    Returns the number of frames written."""
+    ``target`` at ``size`` (None: the source's) with the source's timestamps and audio. The
+    file is written beside ``target`` and renamed at the end: Ctrl-C, SIGTERM or an error
+    leaves no half-written ``target``. Returns the number of frames written."""
     container_format(target.suffix)
     check_codec(codec)
     written = 0
@@ -352,7 +356,7 @@ def write_video(
             frame_progress(reader.info, progress) as advance,
         ):
             writer = VideoWriter(
-                file, target.suffix, reader, codec, pixel_format, codec_options, metadata
+                file, target.suffix, reader, codec, pixel_format, codec_options, metadata, size
             )
             try:
                 for frame, pixels in stylized(reader.frames(on_audio=writer.copy_audio)):
