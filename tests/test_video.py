@@ -23,7 +23,7 @@ from style_gan.inference.provenance import file_sha256, read_provenance
 from style_gan.inference.stylizer import Stylizer
 from style_gan.inference.video import VideoReader
 from style_gan.metrics.temporal import consecutive_difference
-from tests.clips import make_clip, read_clip_facts, truncated_copy
+from tests.clips import make_clip, read_clip_facts, sample_clip, truncated_copy
 from tests.conftest import train_one_batch, write_image
 
 
@@ -354,3 +354,17 @@ def test_max_side_downsizes_every_frame_of_a_clip(one_batch_checkpoint, tmp_path
     stylizer.stylize_video(clip, tmp_path / "small.mp4")
     facts = read_clip_facts(tmp_path / "small.mp4")
     assert (facts["width"], facts["height"], facts["frames"]) == (64, 48, 5)
+
+
+def test_the_scene_cuts_of_a_real_clip_are_found_and_nothing_else() -> None:
+    # bikes.mp4: six shots of street footage, with camera moves and people passing. The frames
+    # either side of each of these were looked at: each pair is two different shots. The
+    # highest score between other consecutive frames is 0.29.
+    with VideoReader(sample_clip("bikes")) as reader:
+        signatures = [cut_signature(frame.pixels) for frame in reader.frames()]
+    cuts = [
+        index
+        for index in range(1, len(signatures))
+        if is_cut(signatures[index - 1], signatures[index], 0.6)
+    ]
+    assert cuts == [30, 76, 137, 187, 242]
