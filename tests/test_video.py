@@ -291,8 +291,9 @@ def test_shared_statistics_flicker_less_than_each_frame_its_own(
 
     per_frame = flicker(list(stylizer.stylize_frames(frames, statistics="frame")))
     window = flicker(list(stylizer.stylize_frames(frames, statistics="window", window=12)))
-    clip = stylizer.clip_statistics(frames)
-    whole_clip = flicker(list(stylizer.stylize_frames(frames, statistics=clip)))
+    whole_clip = flicker(list(stylizer.stylize_frames(frames, statistics="clip")))
+    with pytest.raises(ConfigError, match="statistics='clip' reads the frames twice"):
+        list(stylizer.stylize_frames(iter(frames), statistics="clip"))
     assert window < 0.5 * per_frame and whole_clip < 0.5 * per_frame, (
         window,
         whole_clip,

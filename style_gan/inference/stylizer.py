@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +229,16 @@ class Stylizer:
         streamed. ``statistics``: ``window`` normalises each frame with the statistics of the
         ``window`` frames around it (a new set after a scene cut: consecutive frames whose
         normalised grey thumbnails differ by more than ``cut_threshold``, None = never),
-        ``frame`` with its own (flickers), or the ``Statistics`` of ``clip_statistics``."""
+        ``frame`` with its own (flickers), ``clip`` with one set for all (``frames`` a list,
+        read twice), or the ``Statistics`` of ``clip_statistics``."""
+        if isinstance(statistics, str) and check_video_statistics(statistics) == "clip":
+            if not isinstance(frames, Sequence):
+                raise ConfigError(
+                    "statistics='clip' reads the frames twice: give them as a list, or pass "
+                    "statistics=stylizer.clip_statistics(frames) made from a first pass"
+                )
+            stride = max(1, len(frames) // SAMPLES_PER_CLIP)
+            statistics = self.clip_statistics(frames, stride, style, alpha)
         items = (Frame(pixels, None) for pixels in frames)
         for _, output in self._stylized_frames(
             items, statistics, window, cut_threshold, style, alpha
