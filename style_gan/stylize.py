@@ -107,7 +107,7 @@ def stylize(cfg: DictConfig) -> list[Path]:
             writer.write(image, output / name, None, [], {"seed": cfg.seed, "index": index})
         return writer.written
     if not cfg.get("input"):
-        raise ConfigError("input= is required: an image file, a folder or a glob")
+        raise ConfigError("input= is required: an image or video file, a folder or a glob")
     found, unusable = find_inputs(
         cfg.input, recursive=cfg.recursive, extensions=(*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS)
     )
