@@ -111,7 +111,9 @@ def read_config_text(text: str) -> ConfigText:
         in_defaults = indent == 0 and key == "defaults"
         if in_defaults or not value:
             parents.append((indent, key))
-            comment, current = [], None
+            # A mapping's own comment goes with its first key (``video:`` → ``video.format=``).
+            comment = [] if in_defaults else comment
+            current = None
             continue
         name = ".".join([*(k for _, k in parents), key])
         if name not in _HIDDEN_KEYS:
