@@ -165,8 +165,15 @@ def test_video_settings_that_cannot_work_are_one_line(
         run_stylize(f"ckpt_path={ckpt}", f"input={clip}", "video.statistics=frames")
     with pytest.raises(ConfigError, match=r"cannot be written as '\.gif'"):
         run_stylize(f"ckpt_path={ckpt}", f"input={clip}", "video.format=gif")
+    with pytest.raises(ConfigError, match="'webm' format does not support 'libx264' codec; "):
+        run_stylize(f"ckpt_path={ckpt}", f"input={clip}", "video.format=webm")
     with pytest.raises(ConfigError, match="names a video file, which takes one input video"):
         run_stylize(f"ckpt_path={ckpt}", f"input={tmp_path}", f"output={tmp_path}/x.mp4")
+    with pytest.raises(DataError, match="'aac' codec, and its sound is copied unchanged"):
+        Stylizer.from_checkpoint(ckpt, device="cpu").stylize_video(
+            make_clip(tmp_path / "sound.mp4", frames=2), tmp_path / "o.webm", codec="libvpx-vp9"
+        )
+    assert not list(tmp_path.glob(f".*{PARTIAL_SUFFIX}"))
     with pytest.raises(DataError, match=r"no\.mp4: no such video file"):
         Stylizer.from_checkpoint(ckpt, device="cpu").stylize_video(
             tmp_path / "no.mp4", tmp_path / "o.mp4"

@@ -226,7 +226,13 @@ class VideoWriter:
         if metadata is not None:
             self.container.metadata[PROVENANCE_TAG] = json.dumps(metadata, sort_keys=True)
         # The encoder drops frames' durations: the last frame lasts one period of ``rate``.
-        self.stream = self.container.add_stream(check_codec(codec), rate=info.nominal_rate)
+        try:
+            self.stream = self.container.add_stream(check_codec(codec), rate=info.nominal_rate)
+        except ValueError as error:
+            raise ConfigError(
+                f"{error}; choose a codec the {suffix} container holds (webm: libvpx-vp9) "
+                "or another video.format"
+            ) from error
         # 4:2:0 chroma covers 2×2 pixels: such a format needs even sides.
         self.even = pixel_format.startswith(("yuv420", "yuvj420", "nv12"))
         self.width = width + (width % 2 if self.even else 0)
@@ -249,9 +255,16 @@ class VideoWriter:
         self.stream.time_base = info.time_base
         self.stream.codec_context.time_base = info.time_base
         self.stream.options = {key: str(value) for key, value in (codec_options or {}).items()}
-        self.audio = {
-            stream.index: self.container.add_stream_from_template(stream) for stream in source.audio
-        }
+        try:
+            self.audio = {
+                stream.index: self.container.add_stream_from_template(stream)
+                for stream in source.audio
+            }
+        except ValueError as error:
+            raise DataError(
+                f"{printable(info.path.name)}: {error}, and its sound is copied unchanged; "
+                "write it as video.format=mkv, which holds any"
+            ) from error
         self.frame_rate = info.frame_rate
         self.time_base = info.time_base
         self.written = 0
