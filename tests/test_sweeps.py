@@ -153,6 +153,8 @@ def test_a_run_that_stops_mid_epoch_validates_its_final_weights_for_the_objectiv
     assert record["objective_value"] == pytest.approx(logged["val/fd_effnet_best"])
 
 
+# Slow: two sweeps of three trials in subprocesses (~25 s), run by CI's slow step.
+@pytest.mark.slow
 def test_optuna_study_interrupted_and_run_again_completes_its_trials(tmp_path) -> None:
     search = [
         "-m",

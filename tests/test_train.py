@@ -69,6 +69,8 @@ def test_a_best_checkpoint_of_a_metric_never_logged_is_one_config_error(train_co
     assert (Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt").is_file()  # nothing lost
 
 
+# Slow: the paper-size networks at 256 px (~17 s), run by CI's slow step.
+@pytest.mark.slow
 def test_horse2zebra_recipe_trains_on_a_cyclegan_layout_folder(tmp_path, data_dir) -> None:
     root = write_unpaired_layout(tmp_path / "horse2zebra", count=2, size=(300, 290))
     cfg = compose_config(
