@@ -3,7 +3,7 @@
 style-gan-stylize ckpt_path=<run>/checkpoints/last.ckpt input=photo.jpg
 style-gan-stylize ckpt_path=... input=photos/ recursive=true output=styled/
 style-gan-stylize ckpt_path=<exemplar run> input=photo.jpg style=[monet.png,ink.png] alpha=[0.5,1]
-style-gan-stylize ckpt_path=... input=clip.mp4 output=styled.mp4     # sound kept, no flicker
+style-gan-stylize ckpt_path=... input=clip.mp4 output=styled.mp4     # sound kept
 style-gan-stylize ckpt_path=<dcgan run> num_images=64 seed=3
 style-gan-stylize inspect=styled/photo.png
 """

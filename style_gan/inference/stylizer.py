@@ -4,7 +4,7 @@ from style_gan import Stylizer
 stylizer = Stylizer.from_checkpoint("logs/train/runs/<run>/checkpoints/last.ckpt")
 result = stylizer("photo.jpg")                      # a PIL image of the photo's size
 result = stylizer("photo.jpg", style="monet.png", alpha=0.7)   # an exemplar model
-stylizer.stylize_video("clip.mp4", "styled.mp4")    # sound kept, no flicker
+stylizer.stylize_video("clip.mp4", "styled.mp4")    # sound kept, statistics shared
 """
 
 from __future__ import annotations
