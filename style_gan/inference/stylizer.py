@@ -280,31 +280,30 @@ class Stylizer:
         frame, restarting at scene cuts), ``clip`` (one set: a first pass samples the clip) or
         ``frame``; ``metadata`` goes into the container. Returns the source's ``VideoInfo``."""
         check_video_statistics(statistics)
+        shared: str | Statistics = statistics
         with VideoReader(source) as reader:
             info = reader.info
-        shared: str | Statistics = statistics
-        if statistics == "clip" and has_instance_norm(self.module):
-            with VideoReader(source) as reader:
-                stride = max(1, info.frames // SAMPLES_PER_CLIP)
-                pixels = (frame.pixels for frame in reader.frames())
-                shared = self.clip_statistics(pixels, stride, style, alpha)
-
-        def stylized(frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
+            if statistics == "clip" and has_instance_norm(self.module):
+                with VideoReader(source) as first_pass:
+                    stride = max(1, info.frames // SAMPLES_PER_CLIP)
+                    pixels = (frame.pixels for frame in first_pass.frames())
+                    shared = self.clip_statistics(pixels, stride, style, alpha)
             window = info.frames_in(window_seconds)
-            return self._stylized_frames(frames, shared, window, cut_threshold, style, alpha)
 
-        size = self.output_size(info.width, info.height)
-        write_video(
-            source,
-            Path(target),
-            stylized,
-            codec,
-            pixel_format,
-            codec_options,
-            metadata,
-            progress,
-            size,
-        )
+            def stylized(frames: Iterable[Frame]) -> Iterator[tuple[Frame, np.ndarray]]:
+                return self._stylized_frames(frames, shared, window, cut_threshold, style, alpha)
+
+            write_video(
+                reader,
+                Path(target),
+                stylized,
+                codec,
+                pixel_format,
+                codec_options,
+                metadata,
+                progress,
+                self.output_size(info.width, info.height),
+            )
         return info
 
     @torch.no_grad()
@@ -319,8 +318,6 @@ class Stylizer:
     ) -> Iterator[tuple[Frame, np.ndarray]]:
         """Each frame with its stylized pixels, ``batch_size`` frames per pass (one at a time,
         in tiles, when larger than ``tile_size``²)."""
-        if isinstance(statistics, str):
-            check_video_statistics(statistics)
         frames = iter(frames)
         first = next(frames, None)
         if first is None:

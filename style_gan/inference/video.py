@@ -87,7 +87,6 @@ class VideoInfo:
     # From the container's header: an estimate, 0 / None when it does not say.
     frames: int
     duration: float | None
-    pixel_format: str
     audio_streams: int
 
     def frames_in(self, seconds: float) -> int:
@@ -138,7 +137,6 @@ class VideoReader:
             time_base=Fraction(self.video.time_base),
             frames=self.video.frames or round((duration or 0) * float(rate)),
             duration=duration,
-            pixel_format=context.pix_fmt or "unknown",
             audio_streams=len(self.audio),
         )
 
@@ -227,7 +225,7 @@ class VideoWriter:
             self.container.metadata[PROVENANCE_TAG] = json.dumps(metadata, sort_keys=True)
         # The encoder drops frames' durations: the last frame lasts one period of ``rate``.
         try:
-            self.stream = self.container.add_stream(check_codec(codec), rate=info.nominal_rate)
+            self.stream = self.container.add_stream(codec, rate=info.nominal_rate)
         except ValueError as error:
             raise ConfigError(
                 f"{error}; choose a codec the {suffix} container holds (webm: libvpx-vp9) "
@@ -343,7 +341,7 @@ Stylized = Callable[[Iterable[Frame]], Iterator[tuple[Frame, np.ndarray]]]
 
 
 def write_video(
-    source: str | Path,
+    reader: VideoReader,
     target: Path,
     stylized: Stylized,
     codec: str = "libx264",
@@ -353,8 +351,8 @@ def write_video(
     progress: bool = False,
     size: tuple[int, int] | None = None,
 ) -> int:
-    """Decode ``source``, pass its frames through ``stylized`` and encode what comes out into
-    ``target`` at ``size`` (None: the source's) with the source's timestamps and audio. The
+    """Decode ``reader``'s clip, pass its frames through ``stylized`` and encode what comes out
+    into ``target`` at ``size`` (None: the source's) with the source's timestamps and audio. The
     file is written beside ``target`` and renamed at the end: Ctrl-C, SIGTERM or an error
     leaves no half-written ``target``. Returns the number of frames written."""
     container_format(target.suffix)
@@ -363,11 +361,7 @@ def write_video(
 
     def write(file: BinaryIO) -> None:
         nonlocal written
-        with (
-            VideoReader(source) as reader,
-            stop_on_sigterm(),
-            frame_progress(reader.info, progress) as advance,
-        ):
+        with stop_on_sigterm(), frame_progress(reader.info, progress) as advance:
             writer = VideoWriter(
                 file, target.suffix, reader, codec, pixel_format, codec_options, metadata, size
             )
